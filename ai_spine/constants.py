@@ -1,0 +1,82 @@
+"""Every default, limit and path of the SDK, defined once.
+
+Paths follow ``CONTRACT.md``: the ``/api/v1`` family for resources, and the unprefixed
+``/health``, ``/metrics`` and ``/status`` that exist only there. Path templates use
+``str.format`` placeholders; :func:`ai_spine.utils.build_path` fills them percent-encoded.
+"""
+
+from typing import FrozenSet
+
+# --- Connection -------------------------------------------------------------------------------
+DEFAULT_BASE_URL = "https://ai-spine-api-production.up.railway.app"
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for the server, for connecting and for each read."""
+DEFAULT_MAX_RETRIES = 3
+
+ENV_API_KEY = "AI_SPINE_API_KEY"
+ENV_BASE_URL = "AI_SPINE_BASE_URL"
+ENV_LOG = "AI_SPINE_LOG"
+
+LOGGER_NAME = "ai_spine"
+
+# --- Retries ----------------------------------------------------------------------------------
+BACKOFF_FACTOR = 0.5
+"""First retry waits up to this many seconds; each later one up to twice the previous."""
+BACKOFF_MAX = 8.0
+MAX_RETRY_AFTER = 60.0
+"""A ``Retry-After`` longer than this fails the call at once instead of sleeping through it."""
+RETRYABLE_STATUSES: FrozenSet[int] = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS: FrozenSet[str] = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+"""Methods that may be sent again after the server may already have acted on them. POST and PUT
+are not: a retried execute would run the flow twice, and a retried update bumps the version."""
+
+# --- Waiting for executions -------------------------------------------------------------------
+DEFAULT_WAIT_TIMEOUT = 300.0
+DEFAULT_POLL_INTERVAL = 2.0
+FIRST_POLL_DELAY = 0.25
+"""The wait after the first poll; it doubles each poll up to the caller's ``interval``."""
+
+# --- Execution statuses -----------------------------------------------------------------------
+STATUS_PENDING = "pending"
+STATUS_RUNNING = "running"
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+STATUS_CANCELLED = "cancelled"
+TERMINAL_STATUSES: FrozenSet[str] = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_CANCELLED})
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+"""The execution id the server answers when it refused to start an execution."""
+
+# --- Validation -------------------------------------------------------------------------------
+RESOURCE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
+"""Flow and agent ids, as the JavaScript SDK restricts them."""
+AGENT_TYPES: FrozenSet[str] = frozenset({"input", "processor", "output", "conditional"})
+AGENT_REQUIRED_FIELDS = (
+    "agent_id",
+    "name",
+    "description",
+    "endpoint",
+    "capabilities",
+    "agent_type",
+)
+PRIORITY_MIN = 0
+PRIORITY_MAX = 10
+
+# --- Paths ------------------------------------------------------------------------------------
+HEALTH_PATH = "/health"
+METRICS_PATH = "/metrics"
+STATUS_PATH = "/status"
+
+FLOWS_PATH = "/api/v1/flows"
+MY_FLOWS_PATH = "/api/v1/flows/my-flows"
+FLOW_PATH = "/api/v1/flows/{flow_id}"
+EXECUTE_PATH = "/api/v1/flows/execute"
+
+EXECUTIONS_PATH = "/api/v1/executions"
+EXECUTION_PATH = "/api/v1/executions/{execution_id}"
+EXECUTION_RESULTS_PATH = "/api/v1/executions/{execution_id}/results"
+EXECUTION_CANCEL_PATH = "/api/v1/executions/{execution_id}/cancel"
+
+AGENTS_PATH = "/api/v1/agents"
+AGENT_PATH = "/api/v1/agents/{agent_id}"
+
+CURRENT_USER_PATH = "/api/v1/users/me"

@@ -1,0 +1,367 @@
+"""Every error the SDK raises, and the one function that turns a response into one.
+
+The hierarchy (all importable from ``ai_spine``)::
+
+    AISpineError                    anything the SDK raises; catch this to catch them all
+    ├── AuthenticationError         401: missing or wrong API key or access token
+    ├── AuthorizationError          403: authenticated, but not allowed
+    │   └── InsufficientCreditsError    402, or 403 about credits
+    ├── ValidationError             400, 422, a wrapped "400: ..." 500, or bad arguments
+    │                               caught before any request was sent (``.errors``)
+    ├── NotFoundError               404, and execute_flow on an unknown flow
+    ├── ConflictError               409: the resource already exists
+    ├── RateLimitError              429 after retries (``.retry_after`` in seconds)
+    ├── ServerError                 5xx after retries, or any status the SDK did not expect
+    ├── NetworkError                no connection: DNS, refused, reset, TLS, connect timeout
+    ├── TimeoutError                no answer in time (also the built-in TimeoutError):
+    │                               a read timeout, or wait_for_execution's deadline
+    └── ExecutionError              the execution itself failed or was cancelled
+
+Errors built from a response carry ``status_code``, ``body`` (parsed JSON, or text),
+``headers``, ``method`` and ``url``. Nothing from ``requests``, ``urllib3`` or ``json``
+escapes a public method: those are always translated into one of the classes above.
+"""
+
+import builtins
+import re
+from typing import Any, Dict, List, Mapping, Optional, Type
+
+from .utils import parse_retry_after
+
+__all__ = [
+    "AISpineError",
+    "AuthenticationError",
+    "AuthorizationError",
+    "InsufficientCreditsError",
+    "ValidationError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "NetworkError",
+    "TimeoutError",
+    "ExecutionError",
+    "error_from_response",
+]
+
+
+class AISpineError(Exception):
+    """Base class of every error the SDK raises.
+
+    Attributes:
+        message: What happened, in the server's words where it gave any.
+        status_code: The HTTP status, when a response was received.
+        body: The response body, parsed from JSON when possible, else text.
+        headers: The response headers (case-insensitive keys are not guaranteed: use
+            lowercase).
+        method: The HTTP method of the request that failed.
+        url: The full URL of the request that failed.
+
+    Example:
+        >>> try:
+        ...     client.get_flow("nope")
+        ... except AISpineError as error:
+        ...     print(error.status_code, error.message)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: Optional[int] = None,
+        body: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        method: Optional[str] = None,
+        url: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        if self.status_code is None or self.method is None:
+            return self.message
+        return "{} (HTTP {} from {} {})".format(
+            self.message, self.status_code, self.method, self.url
+        )
+
+    def __repr__(self) -> str:
+        return "{}({!r}, status_code={!r})".format(
+            type(self).__name__, self.message, self.status_code
+        )
+
+
+class AuthenticationError(AISpineError):
+    """The server did not accept the credentials (HTTP 401).
+
+    Raised when an API key is required but missing or wrong, when a flow operation needs a
+    user access token and none was given (raised before any request is sent), or when the
+    token was rejected.
+    """
+
+
+class AuthorizationError(AISpineError):
+    """The credentials are valid but do not allow this operation (HTTP 403).
+
+    For example deleting a flow owned by another user, or a system flow.
+    """
+
+
+class InsufficientCreditsError(AuthorizationError):
+    """The account has no credits left for this operation (HTTP 402, or 403 about credits)."""
+
+
+class ValidationError(AISpineError):
+    """The request was invalid: rejected by the server (400, 422) or by the SDK before sending.
+
+    Attributes:
+        errors: The server's field errors (FastAPI's 422 items: ``loc``, ``msg``, ``type``),
+            or an empty list.
+    """
+
+    def __init__(self, message: str, *, errors: Optional[List[Any]] = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.errors: List[Any] = list(errors or [])
+
+
+class NotFoundError(AISpineError):
+    """The flow, execution or agent does not exist (HTTP 404).
+
+    Also raised by ``execute_flow`` for an unknown flow, which the server reports as a
+    ``200`` with a ``failed`` status instead of a 404.
+    """
+
+
+class ConflictError(AISpineError):
+    """The resource already exists (HTTP 409), e.g. creating a flow with a taken ``flow_id``."""
+
+
+class RateLimitError(AISpineError):
+    """Too many requests (HTTP 429), still refused after the retries.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (from ``Retry-After``), or None.
+    """
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(AISpineError):
+    """The server failed (HTTP 5xx) after the retries, or answered a status the SDK did not
+    expect. The request may or may not have been carried out."""
+
+
+class NetworkError(AISpineError):
+    """No usable connection to the server: DNS failure, refused or reset connection, TLS
+    failure, or a connect timeout. Retries were already made where they were safe."""
+
+
+class TimeoutError(AISpineError, builtins.TimeoutError):
+    """Something did not finish in time. Also an instance of the built-in ``TimeoutError``.
+
+    Raised for a read timeout (the server accepted the connection but did not answer within
+    ``timeout``) and by ``wait_for_execution`` at its deadline.
+
+    Attributes:
+        timeout: The limit that ran out, in seconds.
+        execution: For ``wait_for_execution``, the last execution seen (or None).
+        execution_id: For ``wait_for_execution``, the execution waited for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: Optional[float] = None,
+        execution: Optional[Dict[str, Any]] = None,
+        execution_id: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.timeout = timeout
+        self.execution = execution
+        self.execution_id = execution_id
+
+
+class ExecutionError(AISpineError):
+    """The execution ended ``failed`` or ``cancelled``, or the server refused to start it.
+
+    Attributes:
+        execution_id: The execution's id.
+        status: Its final status (``failed`` or ``cancelled``).
+        execution: The execution as last returned by the server.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution_id: Optional[str] = None,
+        status: Optional[str] = None,
+        execution: Optional[Dict[str, Any]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.execution_id = execution_id
+        self.status = status
+        self.execution = execution
+
+
+_STATUS_CLASSES: Dict[int, Type[AISpineError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: AuthorizationError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+_HINTS: Dict[Type[AISpineError], str] = {
+    AuthenticationError: "Check the api_key (or AI_SPINE_API_KEY) or the access_token.",
+    AuthorizationError: "These credentials may not do this; check the resource's owner.",
+    InsufficientCreditsError: "Add credits to the account, then try again.",
+    RateLimitError: "Slow down and try again later.",
+    ServerError: "The server failed; try again later.",
+}
+
+# Some handlers wrap their own HTTPException in a 500: {"detail": "400: Failed to create flow"}.
+_WRAPPED_STATUS = re.compile(r"^([1-5]\d\d): ?(.*)$", re.DOTALL)
+# Agent create reads its body by key: a missing field surfaces as 500 {"detail": "'name'"}.
+_MISSING_KEY = re.compile(r"^'([A-Za-z_][A-Za-z0-9_]*)'$")
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_MAX_TEXT = 300
+
+
+def error_from_response(
+    status_code: int,
+    body: Any,
+    headers: Optional[Mapping[str, str]] = None,
+    method: Optional[str] = None,
+    url: Optional[str] = None,
+) -> AISpineError:
+    """Build the exception for an unsuccessful response. Pure: no I/O.
+
+    Args:
+        status_code: The HTTP status received.
+        body: The body, already decoded (a JSON value, or text).
+        headers: The response headers.
+        method: The request's method.
+        url: The request's URL.
+
+    Returns:
+        An instance of the :class:`AISpineError` subclass that matches the status, whose
+        message is taken from the server's ``detail`` where it sent one.
+
+    Example:
+        >>> error_from_response(404, {"detail": "Flow 'x' not found"}, {}, "GET", "https://h/f")
+        NotFoundError("Flow 'x' not found", status_code=404)
+    """
+    headers = dict(headers or {})
+    detail = _detail_of(body)
+    errors = _field_errors(body)
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is None:
+        cls = ServerError
+    if status_code >= 500 and isinstance(detail, str):
+        # The server's quirks: client mistakes reported as 500.
+        wrapped = _WRAPPED_STATUS.match(detail)
+        if wrapped and int(wrapped.group(1)) < 500:
+            cls = _STATUS_CLASSES.get(int(wrapped.group(1)), ValidationError)
+            detail = wrapped.group(2)
+        elif _MISSING_KEY.match(detail):
+            cls = ValidationError
+            detail = "Missing required field {}".format(detail)
+        elif "validation error for" in detail:
+            cls = ValidationError
+    if cls is AuthorizationError and isinstance(detail, str) and "credit" in detail.lower():
+        cls = InsufficientCreditsError
+
+    message = _message(status_code, body, detail, errors, cls)
+    common: Dict[str, Any] = dict(
+        status_code=status_code, body=body, headers=headers, method=method, url=url
+    )
+    if cls is ValidationError:
+        return ValidationError(message, errors=errors, **common)
+    if cls is RateLimitError:
+        retry_after = parse_retry_after(_header(headers, "retry-after"))
+        return RateLimitError(message, retry_after=retry_after, **common)
+    return cls(message, **common)
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _detail_of(body: Any) -> Any:
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error"):
+            if key in body:
+                return body[key]
+    return None
+
+
+def _field_errors(body: Any) -> List[Any]:
+    detail = _detail_of(body)
+    if isinstance(detail, list):
+        return detail
+    if isinstance(body, list):
+        return body
+    return []
+
+
+def _describe_field_error(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    loc = item.get("loc") or []
+    # "body" and "path" say where FastAPI looked, not what the caller got wrong.
+    parts = (
+        [str(p) for p in loc if p not in ("body", "path", "query")]
+        if isinstance(loc, list)
+        else [str(loc)]
+    )
+    msg = str(item.get("msg", item))
+    return "{}: {}".format(".".join(parts), msg) if parts else msg
+
+
+def _message(
+    status_code: int, body: Any, detail: Any, errors: List[Any], cls: Type[AISpineError]
+) -> str:
+    if errors:
+        text = "Invalid request: " + "; ".join(_describe_field_error(e) for e in errors)
+    elif isinstance(detail, str) and detail:
+        text = detail
+    elif detail is not None and detail != "":
+        text = str(detail)
+    elif isinstance(body, str) and body.strip():
+        text = _describe_text(status_code, body)
+    else:
+        text = "The server answered HTTP {} with no explanation".format(status_code)
+    hint = _HINTS.get(cls)
+    if cls is ServerError and not 500 <= status_code < 600:
+        hint = "The SDK did not expect this status; the server may have changed."
+    return "{}. {}".format(text.rstrip("."), hint) if hint else text
+
+
+def _describe_text(status_code: int, text: str) -> str:
+    stripped = text.strip()
+    if stripped[:1] == "<":
+        # A proxy (Railway) error page: its title says more than its markup.
+        title = _HTML_TITLE.search(stripped)
+        what = " ({})".format(title.group(1).strip()) if title else ""
+        return "The server answered HTTP {} with an HTML page{}, likely from a proxy".format(
+            status_code, what
+        )
+    if len(stripped) > _MAX_TEXT:
+        stripped = stripped[:_MAX_TEXT] + "..."
+    return stripped

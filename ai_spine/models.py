@@ -1,0 +1,194 @@
+"""The shapes the server sends and accepts, as ``TypedDict`` s. Data only, no I/O.
+
+Every method of :class:`~ai_spine.AISpine` returns plain ``dict`` and ``list`` values; these
+types describe them for type checkers and editors. They are declared ``total=False``
+because the server may omit fields, and the dicts keep any field the server adds later.
+
+Timestamps are ISO-8601 text without timezone, in UTC; :func:`ai_spine.utils.parse_timestamp`
+turns them into aware ``datetime`` values.
+"""
+
+import sys
+from typing import Any, Dict, List, Optional
+
+if sys.version_info >= (3, 8):
+    from typing import TypedDict
+else:  # pragma: no cover - exercised only on Python 3.7
+    from typing_extensions import TypedDict
+
+from .constants import (
+    STATUS_CANCELLED,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_RUNNING,
+    TERMINAL_STATUSES,
+)
+
+__all__ = [
+    "ExecutionStatus",
+    "Execution",
+    "ExecutionStart",
+    "NodeResult",
+    "ExecutionResults",
+    "FlowNode",
+    "Flow",
+    "Agent",
+    "AgentConfig",
+    "Health",
+    "Metrics",
+    "SystemStatus",
+    "User",
+]
+
+
+class ExecutionStatus:
+    """The statuses an execution goes through: ``pending -> running -> completed|failed``,
+    or ``cancelled`` (which the server may still overwrite when its nodes finish).
+
+    Example:
+        >>> execution["status"] in ExecutionStatus.TERMINAL
+        True
+    """
+
+    PENDING = STATUS_PENDING
+    RUNNING = STATUS_RUNNING
+    COMPLETED = STATUS_COMPLETED
+    FAILED = STATUS_FAILED
+    CANCELLED = STATUS_CANCELLED
+    TERMINAL = TERMINAL_STATUSES
+
+
+class Execution(TypedDict, total=False):
+    """One run of a flow, as ``get_execution`` returns it."""
+
+    execution_id: str
+    flow_id: str
+    status: str
+    input_data: Dict[str, Any]
+    output_data: Dict[str, Any]
+    """On completion: ``{exit_point_node_id: that node's output}``."""
+    error_message: Optional[str]
+    """Null, the failing node's error, ``""`` for an agent timeout, or the cancel's note."""
+    created_at: str
+    updated_at: str
+    completed_at: Optional[str]
+
+
+class ExecutionStart(TypedDict, total=False):
+    """What ``execute_flow`` returns: the new execution's id, ``pending``."""
+
+    execution_id: str
+    status: str
+    result: Optional[Dict[str, Any]]
+    error: Optional[str]
+    execution_time: Optional[float]
+
+
+class NodeResult(TypedDict, total=False):
+    """One node's run within an execution."""
+
+    id: str
+    execution_id: str
+    node_id: str
+    agent_id: Optional[str]
+    status: str
+    input_data: Dict[str, Any]
+    output_data: Dict[str, Any]
+    error_message: Optional[str]
+    execution_time_ms: int
+    created_at: str
+    updated_at: str
+    completed_at: Optional[str]
+
+
+class ExecutionResults(TypedDict, total=False):
+    """What ``get_execution_results`` returns."""
+
+    execution: Execution
+    node_results: List[NodeResult]
+
+
+class FlowNode(TypedDict, total=False):
+    """A node of a flow: an agent call that runs after the nodes it ``depends_on``."""
+
+    id: str
+    agent_id: Optional[str]
+    type: str
+    depends_on: List[str]
+    config: Dict[str, Any]
+    conditions: Optional[Dict[str, Any]]
+
+
+class Flow(TypedDict, total=False):
+    """A flow: a DAG of agent nodes, from ``entry_point`` to ``exit_points``."""
+
+    flow_id: str
+    name: str
+    description: str
+    version: str
+    nodes: List[FlowNode]
+    entry_point: str
+    exit_points: List[str]
+    metadata: Dict[str, Any]
+
+
+class AgentConfig(TypedDict, total=False):
+    """What ``create_agent`` sends; every field but ``is_active`` is required."""
+
+    agent_id: str
+    name: str
+    description: str
+    endpoint: str
+    capabilities: List[str]
+    agent_type: str
+    is_active: bool
+
+
+class Agent(AgentConfig, total=False):
+    """A registered agent, as the server returns it."""
+
+    created_at: str
+    updated_at: str
+
+
+class Health(TypedDict, total=False):
+    """What ``health_check`` returns; ``timestamp`` is a Unix epoch float."""
+
+    status: str
+    timestamp: float
+    message: str
+    startup_complete: bool
+
+
+class Metrics(TypedDict, total=False):
+    """What ``get_metrics`` returns."""
+
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    cancelled_executions: int
+    running_executions: int
+    average_execution_time: float
+    total_execution_time: float
+    last_execution: Optional[str]
+
+
+class SystemStatus(TypedDict, total=False):
+    """What ``get_status`` returns."""
+
+    status: str
+    components: Dict[str, str]
+    agents: Dict[str, int]
+    flows: Dict[str, int]
+
+
+class User(TypedDict, total=False):
+    """What ``get_current_user`` returns."""
+
+    id: str
+    email: str
+    name: Optional[str]
+    organization: Optional[str]
+    credits: int
+    rate_limit: int

@@ -1,0 +1,280 @@
+"""Small pure helpers: argument validation, path quoting, header parsing, body decoding.
+
+Nothing here does I/O, so the sync transport, a future async one and the tests share it.
+"""
+
+import email.utils
+import json
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Optional, Tuple
+
+from .constants import RESOURCE_ID_PATTERN
+
+_RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
+_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
+
+
+def _invalid(message: str) -> Exception:
+    # Imported here: exceptions imports this module for parse_retry_after.
+    from .exceptions import ValidationError
+
+    return ValidationError(message)
+
+
+def _describe(value: Any) -> str:
+    return "{!r} ({})".format(value, type(value).__name__)
+
+
+def require_string(value: Any, name: str) -> str:
+    """Return ``value`` if it is a non-empty, non-blank string.
+
+    Args:
+        value: What the caller passed.
+        name: The argument's name, for the error message.
+
+    Returns:
+        The string, unchanged.
+
+    Raises:
+        ValidationError: If it is not a string, or is empty or blank.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("{} must be a non-empty string, got {}".format(name, _describe(value)))
+    return value
+
+
+def validate_resource_id(value: Any, name: str) -> str:
+    """Check a flow or agent id against ``^[A-Za-z0-9_-]{1,100}$``.
+
+    Args:
+        value: The id to check.
+        name: The argument's name (``flow_id``, ``agent_id``), for the message.
+
+    Returns:
+        The id, unchanged.
+
+    Raises:
+        ValidationError: If it is not a string or does not match the pattern.
+
+    Example:
+        >>> validate_resource_id("credit_check", "flow_id")
+        'credit_check'
+    """
+    require_string(value, name)
+    if not _RESOURCE_ID.match(value):
+        raise _invalid(
+            "{} must be 1 to 100 letters, digits, '_' or '-', got {!r}".format(name, value)
+        )
+    return str(value)
+
+
+def validate_execution_id(value: Any) -> str:
+    """Check that an execution id is a UUID and return it in canonical form.
+
+    Args:
+        value: The id to check.
+
+    Returns:
+        The UUID as lowercase hyphenated text.
+
+    Raises:
+        ValidationError: If it is not a string or not a UUID.
+    """
+    require_string(value, "execution_id")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _invalid("execution_id must be a UUID, got {!r}".format(value)) from None
+
+
+def validate_url(value: Any, name: str) -> str:
+    """Check that ``value`` is an absolute http(s) URL with a host.
+
+    Args:
+        value: The URL to check.
+        name: The argument's name, for the message.
+
+    Returns:
+        The URL without trailing slashes.
+
+    Raises:
+        ValidationError: If it is not an http or https URL.
+    """
+    require_string(value, name)
+    if not _URL.match(value.strip()):
+        raise _invalid("{} must be an http:// or https:// URL, got {!r}".format(name, value))
+    return str(value).strip().rstrip("/")
+
+
+def ensure_json(value: Any, name: str) -> None:
+    """Check that ``value`` can be sent as JSON (no sets, bytes, objects, NaN).
+
+    Args:
+        value: The value to check.
+        name: The argument's name, for the message.
+
+    Raises:
+        ValidationError: If ``json.dumps`` cannot encode it strictly.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise _invalid("{} must be JSON-serialisable: {}".format(name, error)) from None
+
+
+def quote_segment(value: str) -> str:
+    """Percent-encode one path segment; ``/``, ``?``, ``#`` and ``%`` included.
+
+    Example:
+        >>> quote_segment("a/b c")
+        'a%2Fb%20c'
+    """
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def build_path(template: str, **segments: str) -> str:
+    """Fill a path template from :mod:`ai_spine.constants` with percent-encoded segments.
+
+    Example:
+        >>> build_path("/api/v1/flows/{flow_id}", flow_id="a b")
+        '/api/v1/flows/a%20b'
+    """
+    return template.format(**{k: quote_segment(v) for k, v in segments.items()})
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Read a ``Retry-After`` header given in seconds or as an HTTP-date.
+
+    Args:
+        value: The header's value, or None.
+        now: The current Unix time, for HTTP-dates (defaults to ``time.time()``).
+
+    Returns:
+        Seconds to wait (never negative), or None when absent or unreadable.
+
+    Example:
+        >>> parse_retry_after("2")
+        2.0
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            date = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if date is None:  # pragma: no cover - Python < 3.10 returned None for bad dates
+            return None
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=timezone.utc)
+        seconds = date.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def decode_body(content: bytes, content_type: Optional[str]) -> Any:
+    """Decode a response body: JSON when it parses as JSON, else text, else None if empty.
+
+    The server labels JSON correctly, but proxies answer HTML or text: rather than trust the
+    label, anything that parses as JSON is JSON.
+
+    Args:
+        content: The raw body.
+        content_type: The ``Content-Type`` header, used for the text's charset.
+
+    Returns:
+        The parsed JSON value, the body as text, or None for an empty body.
+    """
+    if not content:
+        return None
+    charset = "utf-8"
+    if content_type and "charset=" in content_type:
+        charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or charset
+    try:
+        text = content.decode(charset, errors="replace")
+    except LookupError:
+        text = content.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse the server's ISO-8601 timestamps, which carry no timezone but are UTC.
+
+    Args:
+        value: e.g. ``"2026-11-26T12:08:21.222760"``.
+
+    Returns:
+        A timezone-aware ``datetime`` in UTC.
+
+    Raises:
+        ValidationError: If the text is not a timestamp.
+
+    Example:
+        >>> parse_timestamp("2026-11-26T12:08:21.222760").tzinfo
+        datetime.timezone.utc
+    """
+    from dateutil import parser  # imported on first use: it costs import time
+
+    try:
+        parsed = parser.isoparse(value)
+    except (TypeError, ValueError, OverflowError):
+        raise _invalid("not an ISO-8601 timestamp: {!r}".format(value)) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def mask_secret(secret: Optional[str]) -> str:
+    """Show whether a secret is set without showing it: ``'***'`` or ``'None'``."""
+    return "None" if secret is None else "'***'"
+
+
+def normalize_timeout(value: Any) -> Tuple[float, float]:
+    """Turn a ``timeout`` argument into a ``(connect, read)`` pair of seconds.
+
+    Args:
+        value: A positive number, or a pair of positive numbers ``(connect, read)``.
+
+    Returns:
+        The pair, as floats.
+
+    Raises:
+        ValidationError: If it is not a positive number or such a pair. There is no way to
+            turn timeouts off: a call that can hang forever is a bug waiting to happen.
+
+    Example:
+        >>> normalize_timeout(10)
+        (10.0, 10.0)
+        >>> normalize_timeout((3, 60))
+        (3.0, 60.0)
+    """
+    parts = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(parts) != 2 or not all(_is_positive_number(p) for p in parts):
+        raise _invalid(
+            "timeout must be a positive number of seconds or a (connect, read) pair of them, "
+            "got {}".format(_describe(value))
+        )
+    return float(parts[0]), float(parts[1])
+
+
+def _is_positive_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+        and value != float("inf")
+    )
