@@ -1,0 +1,164 @@
+"""Import cost of ``ai_spine``, measured against its unavoidable floor, ``requests``.
+
+Budget: ``import ai_spine`` may cost at most 1.5x ``import requests`` (median of the
+cumulative ``-X importtime`` figure of the top-level module over fresh interpreters). The SDK
+needs requests anyway, so the ratio shows what the SDK itself adds, independent of how fast
+this machine is: there is deliberately no threshold in absolute milliseconds.
+
+It also checks that ``import ai_spine`` stays lean: it must not import ``ai_spine.testing``
+(the local test server) or ``ai_spine.cli`` (the console script); both load only when used.
+
+It measures the ``ai_spine`` that the given interpreter imports from a neutral working
+directory, i.e. the installed package (an editable install counts). Stdlib only, Python 3.7+.
+
+Usage::
+
+    python benchmarks/import_time.py [--runs 15] [--budget 1.5] [--python PATH]
+
+Exit status: 0 within budget, 1 over budget or an eager import found, 2 when ``ai_spine`` or
+``requests`` cannot be imported at all.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from typing import List, Optional, Tuple
+
+DEFAULT_RUNS = 15
+DEFAULT_BUDGET = 1.5
+#: Modules that ``import ai_spine`` must not load eagerly.
+FORBIDDEN_EAGER = ("ai_spine.testing", "ai_spine.cli")
+
+
+class ImportFailed(Exception):
+    """The module could not be imported in a fresh interpreter."""
+
+
+def _run(python: str, code: str, cwd: str, importtime: bool) -> "subprocess.CompletedProcess[str]":
+    args = [python] + (["-X", "importtime"] if importtime else []) + ["-c", code]
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
+
+
+def cumulative_us(stderr: str, module: str) -> Optional[int]:
+    """Return the cumulative import time in microseconds of ``module`` as a top-level import.
+
+    ``-X importtime`` prints ``import time: self [us] | cumulative | imported package``; a
+    top-level import has no indentation before its name.
+    """
+    found = None
+    for line in stderr.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        name = parts[2].rstrip()
+        if name.strip() == module and not name[1:].startswith(" "):
+            try:
+                found = int(parts[1].strip())
+            except ValueError:
+                continue
+    return found
+
+
+def measure_once(python: str, module: str, cwd: str) -> int:
+    """Import ``module`` in a fresh interpreter; return its cumulative import time in us."""
+    proc = _run(python, "import " + module, cwd, importtime=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.splitlines()[-15:])
+        raise ImportFailed("`import {}` failed with {}:\n{}".format(module, python, tail))
+    value = cumulative_us(proc.stderr, module)
+    if value is None:
+        raise ImportFailed(
+            "no -X importtime line for {!r} (already imported at startup?)".format(module)
+        )
+    return value
+
+
+def eager_modules(python: str, cwd: str) -> List[str]:
+    """Return the forbidden modules that ``import ai_spine`` loads, and where ai_spine lives."""
+    code = "import json, sys, ai_spine; print(json.dumps([ai_spine.__file__, sorted(sys.modules)]))"
+    proc = _run(python, code, cwd, importtime=False)
+    if proc.returncode != 0:
+        raise ImportFailed(
+            "`import ai_spine` failed:\n" + "\n".join(proc.stderr.splitlines()[-15:])
+        )
+    origin, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    print("ai_spine imported from: {}".format(origin))
+    return [m for m in FORBIDDEN_EAGER if m in loaded]
+
+
+def benchmark(python: str, runs: int, cwd: str) -> Tuple[float, float]:
+    """Return the medians (ms) of ``import ai_spine`` and ``import requests``, interleaved."""
+    # One warm-up each so that .pyc files exist before anything is timed.
+    measure_once(python, "requests", cwd)
+    measure_once(python, "ai_spine", cwd)
+    sdk: List[int] = []
+    floor: List[int] = []
+    for _ in range(runs):
+        floor.append(measure_once(python, "requests", cwd))
+        sdk.append(measure_once(python, "ai_spine", cwd))
+    return statistics.median(sdk) / 1000.0, statistics.median(floor) / 1000.0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", type=int, default=DEFAULT_RUNS, help="fresh interpreters per module"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET, help="max ai_spine/requests ratio"
+    )
+    parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    # A neutral working directory: `python -c` puts the cwd first on sys.path, and the repo
+    # root would make the source tree shadow the installed package.
+    with tempfile.TemporaryDirectory(prefix="ai-spine-import-time-") as cwd:
+        try:
+            eager = eager_modules(args.python, cwd)
+            sdk_ms, floor_ms = benchmark(args.python, args.runs, cwd)
+        except ImportFailed as exc:
+            print("import_time: error: {}".format(exc), file=sys.stderr)
+            print(
+                "import_time: install the package into this interpreter first "
+                "(pip install -e . or pip install dist/*.whl)",
+                file=sys.stderr,
+            )
+            return 2
+
+    ratio = sdk_ms / floor_ms if floor_ms > 0 else float("inf")
+    print("import requests : {:8.1f} ms  (median of {} runs)".format(floor_ms, args.runs))
+    print("import ai_spine : {:8.1f} ms  (median of {} runs)".format(sdk_ms, args.runs))
+    print("ratio ai_spine/requests: {:.2f} (budget {:.2f})".format(ratio, args.budget))
+
+    failed = False
+    if eager:
+        print("FAIL: `import ai_spine` eagerly imports: {}".format(", ".join(eager)))
+        failed = True
+    if ratio > args.budget:
+        print(
+            "FAIL: import ai_spine costs {:.2f}x import requests, over the {:.2f}x budget".format(
+                ratio, args.budget
+            )
+        )
+        failed = True
+    if not failed:
+        print("import_time: OK")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
