@@ -1,0 +1,99 @@
+"""Integration fixtures: a deployment to test, demo agents it can call, and seeded flows.
+
+By default the deployment is a :class:`~ai_spine.testing.LocalAISpine` on loopback. Set
+``AI_SPINE_BASE_URL`` (and optionally ``AI_SPINE_API_KEY``, and ``AI_SPINE_ACCESS_TOKEN`` for
+creating flows) to run the same tests against another deployment; it must be able to reach
+the demo agents this suite starts on 127.0.0.1 (e.g. a backend running on this machine).
+"""
+
+import os
+import uuid
+from typing import Any, Dict, Iterator, List, NamedTuple
+
+import pytest
+
+from ai_spine import AISpine, AISpineError
+from ai_spine.testing import DemoAgents, LocalAISpine, demo_agent_definitions, demo_flow_definition
+
+REMOTE_URL = os.environ.get("AI_SPINE_BASE_URL")
+ACCESS_TOKEN = os.environ.get("AI_SPINE_ACCESS_TOKEN") or "integration-suite-user"
+
+
+class Seed(NamedTuple):
+    """What the suite registered on the deployment, under names unique to this run."""
+
+    credit_flow: str
+    """The demo flow: sentiment, then credit scoring (exit point ``credit``)."""
+    echo_flow: str
+    """Two echo nodes ``a -> b``; ``sleep`` and ``fail`` in the input slow or fail them."""
+    agent_ids: List[str]
+
+
+@pytest.fixture(scope="session")
+def access_token() -> str:
+    """A user access token for flow writes (any token works on the local server)."""
+    return ACCESS_TOKEN
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    if REMOTE_URL:
+        yield REMOTE_URL
+        return
+    with LocalAISpine() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def demo_agents() -> Iterator[DemoAgents]:
+    with DemoAgents() as agents:
+        yield agents
+
+
+@pytest.fixture(scope="session")
+def client(base_url: str) -> Iterator[AISpine]:
+    with AISpine(
+        base_url=base_url, api_key=os.environ.get("AI_SPINE_API_KEY"), timeout=10
+    ) as sdk:
+        yield sdk
+
+
+def _renamed(flow: Dict[str, Any], flow_id: str, agents: Dict[str, str]) -> Dict[str, Any]:
+    flow = dict(flow, flow_id=flow_id)
+    flow["nodes"] = [dict(n, agent_id=agents.get(n["agent_id"], n["agent_id"])) for n in flow["nodes"]]
+    return flow
+
+
+@pytest.fixture(scope="session")
+def seed(client: AISpine, demo_agents: DemoAgents) -> Iterator[Seed]:
+    suffix = uuid.uuid4().hex[:8]
+    renamed: Dict[str, str] = {}
+    for agent in demo_agent_definitions(demo_agents.url):
+        renamed[agent["agent_id"]] = "{}_{}".format(agent["agent_id"], suffix)
+        client.create_agent(dict(agent, agent_id=renamed[agent["agent_id"]]))  # type: ignore
+    echo = renamed["demo_echo"]
+    credit_flow = client.create_flow(
+        _renamed(demo_flow_definition(), "it_credit_" + suffix, renamed), access_token=ACCESS_TOKEN
+    )
+    echo_flow = client.create_flow(
+        {
+            "flow_id": "it_echo_" + suffix,
+            "name": "Echo flow",
+            "description": "Two echo nodes: a then b; b's output is the flow's output",
+            "nodes": [
+                {"id": "a", "agent_id": echo, "type": "input", "config": {"greeting": "hi"}},
+                {"id": "b", "agent_id": echo, "type": "processor", "depends_on": ["a"]},
+            ],
+            "entry_point": "a",
+            "exit_points": ["b"],
+        },
+        access_token=ACCESS_TOKEN,
+    )
+    yield Seed(credit_flow["flow_id"], echo_flow["flow_id"], list(renamed.values()))
+    for flow_id in (credit_flow["flow_id"], echo_flow["flow_id"]):
+        try:
+            client.delete_flow(flow_id, access_token=ACCESS_TOKEN)
+        except AISpineError:
+            pass  # cleanup is best effort: a failed test may have deleted it already
+    for agent_id in renamed.values():
+        client.delete_agent(agent_id)
