@@ -15,7 +15,13 @@ from ai_spine import AISpine
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "https://api.example.test"
 
-_RECORDED: Dict[str, Any] = json.loads((FIXTURES / "responses.json").read_text("utf-8"))
+# Real exchanges recorded from the server, keyed by name, in recording order. The echo
+# agents' address was recorded as a placeholder; any loopback URL stands in for it here.
+_RECORDED: Dict[str, Any] = json.loads(
+    (FIXTURES / "responses.json")
+    .read_text("utf-8")
+    .replace("{AGENT_BASE_URL}", "http://127.0.0.1:9000")
+)
 
 
 @pytest.fixture
