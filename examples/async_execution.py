@@ -51,7 +51,11 @@ def main() -> None:
         for name, run in [("fire then poll", fire_then_poll), ("thread pool", thread_pool)]:
             began = time.monotonic()
             run(client)
-            print("{}: {} executions in {:.2f} s".format(name, len(APPLICANTS), time.monotonic() - began))
+            print(
+                "{}: {} executions in {:.2f} s".format(
+                    name, len(APPLICANTS), time.monotonic() - began
+                )
+            )
         asyncio.run(from_asyncio(client))
 
 

@@ -28,9 +28,11 @@ def main() -> None:
 
         results = client.get_execution_results(execution["execution_id"])
         for node in results["node_results"]:
-            print("  node {}: {} in {} ms".format(
-                node["node_id"], node["status"], node.get("execution_time_ms")
-            ))
+            print(
+                "  node {}: {} in {} ms".format(
+                    node["node_id"], node["status"], node.get("execution_time_ms")
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -52,15 +52,15 @@ def demo_agents() -> Iterator[DemoAgents]:
 
 @pytest.fixture(scope="session")
 def client(base_url: str) -> Iterator[AISpine]:
-    with AISpine(
-        base_url=base_url, api_key=os.environ.get("AI_SPINE_API_KEY"), timeout=10
-    ) as sdk:
+    with AISpine(base_url=base_url, api_key=os.environ.get("AI_SPINE_API_KEY"), timeout=10) as sdk:
         yield sdk
 
 
 def _renamed(flow: Dict[str, Any], flow_id: str, agents: Dict[str, str]) -> Dict[str, Any]:
     flow = dict(flow, flow_id=flow_id)
-    flow["nodes"] = [dict(n, agent_id=agents.get(n["agent_id"], n["agent_id"])) for n in flow["nodes"]]
+    flow["nodes"] = [
+        dict(n, agent_id=agents.get(n["agent_id"], n["agent_id"])) for n in flow["nodes"]
+    ]
     return flow
 
 

@@ -56,9 +56,7 @@ def test_execute_is_sent_once_when_the_server_fails(
     assert len(server.requests_to("POST", EXECUTE)) == 1
 
 
-def test_execute_is_sent_once_when_the_connection_drops(
-    server: LocalAISpine, sdk: AISpine
-) -> None:
+def test_execute_is_sent_once_when_the_connection_drops(server: LocalAISpine, sdk: AISpine) -> None:
     server.inject_fault("POST", EXECUTE, drop=True)
     with pytest.raises(NetworkError, match="may have reached the server"):
         sdk.execute_flow(DEMO_FLOW_ID, APPLICANT)
@@ -154,4 +152,3 @@ def test_api_key_enforcement() -> None:
             assert keyed.get_status()["status"] == "operational"
             assert keyed.get_current_user()["id"] == "master"
             assert server.requests[-1].headers["authorization"] == "Bearer sk-test"
-
