@@ -4,6 +4,8 @@ By default the deployment is a :class:`~ai_spine.testing.LocalAISpine` on loopba
 ``AI_SPINE_BASE_URL`` (and optionally ``AI_SPINE_API_KEY``, and ``AI_SPINE_ACCESS_TOKEN`` for
 creating flows) to run the same tests against another deployment; it must be able to reach
 the demo agents this suite starts on 127.0.0.1 (e.g. a backend running on this machine).
+The suite writes to the deployment, so production is refused unless
+``AI_SPINE_TEST_PRODUCTION=1``.
 """
 
 import os
@@ -13,6 +15,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple
 import pytest
 
 from ai_spine import AISpine, AISpineError
+from ai_spine.constants import DEFAULT_BASE_URL
 from ai_spine.testing import DemoAgents, LocalAISpine, demo_agent_definitions, demo_flow_definition
 
 REMOTE_URL = os.environ.get("AI_SPINE_BASE_URL")
@@ -38,6 +41,17 @@ def access_token() -> str:
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
     if REMOTE_URL:
+        # The suite creates and deletes agents and flows: never on production by accident.
+        if (
+            REMOTE_URL.rstrip("/") == DEFAULT_BASE_URL
+            and os.environ.get("AI_SPINE_TEST_PRODUCTION") != "1"
+        ):
+            pytest.exit(
+                "AI_SPINE_BASE_URL is the production server; the integration suite writes to "
+                "the server it tests. Unset AI_SPINE_BASE_URL to test the local server, or set "
+                "AI_SPINE_TEST_PRODUCTION=1 to insist.",
+                returncode=4,
+            )
         yield REMOTE_URL
         return
     with LocalAISpine() as server:
