@@ -199,16 +199,23 @@ class AISpine:
         return clone
 
     def close(self) -> None:
-        """Close the pooled connections. The client can still be used: it reconnects."""
+        """Close the pooled connections. The client can still be used: it reconnects.
+
+        Example:
+            >>> client.close()
+        """
         self._transport.close()
 
     def __enter__(self) -> "AISpine":
+        """Use the client in a ``with`` block, which closes its connections at the end."""
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        """Close the client's connections (see :meth:`close`)."""
         self.close()
 
     def __repr__(self) -> str:
+        """Show the configuration, with the API key masked."""
         return "AISpine(base_url={!r}, api_key={}, timeout={!r}, max_retries={})".format(
             self.base_url, mask_secret(self._transport.api_key), self.timeout, self.max_retries
         )

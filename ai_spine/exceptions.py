@@ -58,7 +58,7 @@ class AISpineError(Exception):
         url: The full URL of the request that failed.
 
     Example:
-        >>> try:
+        >>> try:  # doctest: +SKIP
         ...     client.get_flow("nope")
         ... except AISpineError as error:
         ...     print(error.status_code, error.message)

@@ -46,6 +46,7 @@ class RetryPolicy:
         False
         >>> policy.should_retry_status("GET", 503, attempt=1)
         True
+        >>> import dataclasses
         >>> dataclasses.replace(policy, max_retries=0).should_retry_status("GET", 503, 1)
         False
     """
