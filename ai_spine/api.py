@@ -10,13 +10,15 @@ module is the thin layer of I/O around them.
 import logging
 import sys
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+import http.client
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout as Urllib3Timeout
 
 from .__version__ import __version__
 from .constants import IDEMPOTENT_METHODS, LOGGER_NAME
@@ -24,13 +26,23 @@ from .exceptions import AISpineError, NetworkError, TimeoutError, error_from_res
 from .retry import RetryPolicy
 from .utils import decode_body, parse_retry_after
 
-__all__ = ["Transport", "PolicyRetry", "USER_AGENT", "enable_debug_logging"]
+__all__ = ["Answer", "Transport", "PolicyRetry", "USER_AGENT", "enable_debug_logging"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
 USER_AGENT = "ai-spine-sdk-python/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 
 Timeout = Tuple[float, float]
+
+# What sending can raise besides an HTTP answer. requests wraps most of it, but not all:
+# a malformed redirect URL or header value raises ValueError, a broken socket OSError.
+_TRANSPORT_ERRORS = (
+    requests.RequestException,
+    Urllib3Error,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+)
 
 
 class PolicyRetry(Retry):
@@ -124,6 +136,26 @@ class PolicyRetry(Retry):
             time.sleep(delay)
 
 
+class Answer(NamedTuple):
+    """A successful (2xx) answer: the decoded body, and what an error about its shape needs."""
+
+    body: Any
+    status_code: int
+    headers: Dict[str, str]
+    method: str
+    url: str
+
+    def error_context(self) -> Dict[str, Any]:
+        """The keyword arguments that give an :class:`AISpineError` this answer's details."""
+        return dict(
+            status_code=self.status_code,
+            body=self.body,
+            headers=self.headers,
+            method=self.method,
+            url=self.url,
+        )
+
+
 class Transport:
     """Sends requests to one AI Spine server and returns their decoded JSON bodies.
 
@@ -177,6 +209,9 @@ class Transport:
         )
         if api_key is not None:
             session.headers["Authorization"] = "Bearer " + api_key
+        # With no auth set, requests would send credentials found in ~/.netrc: the only
+        # credentials this client sends are the ones it was given.
+        session.auth = _no_auth
         self._session = session
 
     def derive(
@@ -212,9 +247,10 @@ class Transport:
         params: Optional[Mapping[str, Any]] = None,
         json: Any = None,
         timeout: Optional[Timeout] = None,
+        total: Optional[float] = None,
         bearer: Optional[str] = None,
-    ) -> Any:
-        """Send one request (with retries per the policy) and return the decoded body.
+    ) -> "Answer":
+        """Send one request (with retries per the policy) and return the decoded answer.
 
         Args:
             method: The HTTP method.
@@ -222,10 +258,11 @@ class Transport:
             params: Query parameters.
             json: A JSON body, or None to send none.
             timeout: ``(connect, read)`` for this call only.
+            total: Seconds for connecting and reading together, on top of ``timeout``.
             bearer: A token to send instead of the API key (user access tokens).
 
         Returns:
-            The parsed JSON body of a 2xx response (None when empty).
+            The 2xx answer: its parsed JSON body (None when empty) and where it came from.
 
         Raises:
             AISpineError: The subclass matching the failure; see :mod:`ai_spine.exceptions`.
@@ -235,6 +272,12 @@ class Transport:
         headers: Dict[str, str] = {}
         if bearer is not None:
             headers["Authorization"] = "Bearer " + bearer
+        # A total bounds connect and read together (wait_for_execution's deadline).
+        limit: Any = (
+            timeout
+            if total is None
+            else Urllib3Timeout(connect=timeout[0], read=timeout[1], total=total)
+        )
         started = time.monotonic()
         try:
             response = self._session.request(
@@ -243,18 +286,26 @@ class Transport:
                 params=params,
                 json=json,
                 headers=headers,
-                timeout=timeout,
+                timeout=limit,
+                # Never replay a request elsewhere: a redirected POST would run the flow
+                # again, or turn into a GET whose answer is mistaken for the POST's.
+                allow_redirects=False,
             )
-        except (requests.RequestException, Urllib3Error) as error:
-            logger.debug("%s %s failed after %.1f ms: %r", method, url, _ms(started), error)
-            raise transport_error(error, method, url, timeout) from error
+        except _TRANSPORT_ERRORS as error:
+            mapped = transport_error(error, method, url, timeout)
+            logger.debug("%s %s failed after %.1f ms: %s", method, url, _ms(started), mapped)
+            raise mapped from error
         logger.debug(
             "%s %s -> %d in %.1f ms", method, response.url, response.status_code, _ms(started)
         )
         body = decode_body(response.content, response.headers.get("Content-Type"))
         if 200 <= response.status_code < 300:
-            return body
+            return Answer(body, response.status_code, dict(response.headers), method, url)
         raise error_from_response(response.status_code, body, response.headers, method, url)
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 def _ms(started: float) -> float:
@@ -280,6 +331,15 @@ def transport_error(error: Exception, method: str, url: str, timeout: Timeout) -
         sent_note = (
             " The request may have reached the server and been carried out; it was not "
             "retried so that it cannot run twice."
+        )
+    if isinstance(
+        error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+    ):
+        return NetworkError(
+            "The answer to {} {} could not be read: {}.{}".format(
+                method, url, _root_reason(error), sent_note
+            ),
+            **context,
         )
     if _is_read_timeout(error):
         return TimeoutError(
@@ -319,7 +379,11 @@ def _causes(error: BaseException) -> List[BaseException]:
         nested = getattr(current, "reason", None)
         if not isinstance(nested, BaseException) and current.args:
             nested = current.args[0] if isinstance(current.args[0], BaseException) else None
-        current = nested if isinstance(nested, BaseException) else current.__context__
+        if not isinstance(nested, BaseException):
+            nested = current.__cause__ or (
+                None if current.__suppress_context__ else current.__context__
+            )
+        current = nested
     return seen
 
 

@@ -14,7 +14,7 @@ import re
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, cast
 
-from .api import Transport, enable_debug_logging
+from .api import Answer, Transport, enable_debug_logging
 from .constants import (
     AGENT_PATH,
     AGENT_REQUIRED_FIELDS,
@@ -44,6 +44,8 @@ from .constants import (
     NIL_UUID,
     PRIORITY_MAX,
     PRIORITY_MIN,
+    RESERVED_AGENT_IDS,
+    RESERVED_FLOW_IDS,
     STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_PATH,
@@ -81,6 +83,7 @@ from .utils import (
     require_string,
     validate_execution_id,
     validate_resource_id,
+    validate_secret,
     validate_url,
 )
 
@@ -135,10 +138,12 @@ class AISpine:
         if api_key is None:
             api_key = os.environ.get(ENV_API_KEY) or None
         if api_key is not None:
-            require_string(api_key, "api_key")
+            api_key = validate_secret(api_key, "api_key")
         if access_token is not None:
-            require_string(access_token, "access_token")
-        url = validate_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL, "base_url")
+            access_token = validate_secret(access_token, "access_token")
+        if base_url is None:
+            base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        url = validate_url(base_url, "base_url", base=True)
         if debug or os.environ.get(ENV_LOG, "").strip().lower() == "debug":
             enable_debug_logging()
         self._transport = Transport(
@@ -148,7 +153,13 @@ class AISpine:
             policy=RetryPolicy(max_retries=_validate_max_retries(max_retries)),
         )
         self._access_token = access_token
-        self._poll_transport: Optional[Transport] = None
+        self._poll_transport = self._derive_poll_transport()
+
+    def _derive_poll_transport(self) -> Transport:
+        # Retries inside a poll could sleep past the wait's deadline; the poll loop retries.
+        return self._transport.derive(
+            policy=dataclasses.replace(self._transport.policy, max_retries=0)
+        )
 
     # --- Configuration --------------------------------------------------------------------
 
@@ -195,7 +206,7 @@ class AISpine:
         clone._transport = self._transport.derive(
             timeout=None if timeout is None else normalize_timeout(timeout), policy=policy
         )
-        clone._poll_transport = None
+        clone._poll_transport = clone._derive_poll_transport()
         return clone
 
     def close(self) -> None:
@@ -258,7 +269,7 @@ class AISpine:
             >>> started["execution_id"]
             '4ee0c6d2-3e51-4af5-a19c-6117546f9cdc'
         """
-        validate_resource_id(flow_id, "flow_id")
+        validate_resource_id(flow_id, "flow_id", RESERVED_FLOW_IDS)
         body: Dict[str, Any] = {"flow_id": flow_id, "input_data": _json_object(input_data)}
         if metadata is not None:
             body["metadata"] = _json_object(metadata, "metadata")
@@ -272,28 +283,8 @@ class AISpine:
             body["priority"] = priority
         if user_id is not None:
             body["user_id"] = require_string(user_id, "user_id")
-        started = _expect_dict(self._transport.request("POST", EXECUTE_PATH, json=body))
-        return cast(ExecutionStart, self._check_started(started, flow_id))
-
-    def _check_started(self, started: Dict[str, Any], flow_id: str) -> Dict[str, Any]:
-        # The server reports a refused start as 200 + "failed" + the nil UUID.
-        if started.get("execution_id") != NIL_UUID and started.get("status") != STATUS_FAILED:
-            return started
-        reason = str(started.get("error") or "the server refused to start the execution")
-        context: Dict[str, Any] = dict(
-            status_code=200, body=started, method="POST", url=self.base_url + EXECUTE_PATH
-        )
-        if _UNKNOWN_FLOW.match(reason):
-            raise NotFoundError(
-                "{}. list_flows() shows the flows that exist.".format(reason), **context
-            )
-        raise ExecutionError(
-            "Flow {!r} did not start: {}".format(flow_id, reason),
-            execution_id=started.get("execution_id"),
-            status=STATUS_FAILED,
-            execution=started,
-            **context,
-        )
+        answer = self._transport.request("POST", EXECUTE_PATH, json=body)
+        return cast(ExecutionStart, _check_started(answer, flow_id))
 
     def get_execution(self, execution_id: str) -> Execution:
         """Fetch an execution's current state.
@@ -357,15 +348,7 @@ class AISpine:
             ...                                  on_progress=lambda e: print(e["status"]))
         """
         execution_id = validate_execution_id(execution_id)
-        _require_positive(timeout, "timeout")
-        _require_positive(interval, "interval")
-        if on_progress is not None and not callable(on_progress):
-            raise ValidationError("on_progress must be callable, got {!r}".format(on_progress))
-        # Retries inside a poll could sleep past the deadline; the poll loop retries instead.
-        if self._poll_transport is None:
-            self._poll_transport = self._transport.derive(
-                policy=dataclasses.replace(self._transport.policy, max_retries=0)
-            )
+        _check_wait_arguments(timeout, interval, on_progress)
         poller = self._poll_transport
         connect_timeout, read_timeout = self.timeout
 
@@ -381,7 +364,12 @@ class AISpine:
             )
             wait = pause
             try:
-                execution = self._get_execution(execution_id, poller, timeout=poll_timeout)
+                execution = self._get_execution(
+                    execution_id,
+                    poller,
+                    timeout=poll_timeout,
+                    total=max(_MIN_POLL_TIMEOUT, remaining),
+                )
             except (NetworkError, TimeoutError, RateLimitError, ServerError) as error:
                 if isinstance(error, ServerError) and (error.status_code or 500) < 500:
                     raise  # an unexpected status will not go away by asking again
@@ -465,8 +453,7 @@ class AISpine:
             >>> done = client.execute_and_wait("credit_analysis", {"income": 50000})
             >>> done["output_data"]
         """
-        _require_positive(timeout, "timeout")
-        _require_positive(interval, "interval")
+        _check_wait_arguments(timeout, interval, on_progress)
         started = self.execute_flow(
             flow_id, input_data, metadata, priority=priority, user_id=user_id
         )
@@ -577,7 +564,9 @@ class AISpine:
         Example:
             >>> client.get_flow("credit_analysis")["entry_point"]
         """
-        path = build_path(FLOW_PATH, flow_id=validate_resource_id(flow_id, "flow_id"))
+        path = build_path(
+            FLOW_PATH, flow_id=validate_resource_id(flow_id, "flow_id", RESERVED_FLOW_IDS)
+        )
         return cast(Flow, _expect_dict(self._transport.request("GET", path)))
 
     def create_flow(self, flow: Mapping[str, Any], *, access_token: Optional[str] = None) -> Flow:
@@ -631,7 +620,7 @@ class AISpine:
         Example:
             >>> client.update_flow("f", {**flow, "description": "v2"}, access_token=token)
         """
-        validate_resource_id(flow_id, "flow_id")
+        validate_resource_id(flow_id, "flow_id", RESERVED_FLOW_IDS)
         if isinstance(flow, Mapping) and flow.get("flow_id", flow_id) != flow_id:
             raise ValidationError(
                 "flow['flow_id'] is {!r} but flow_id is {!r}: they must match".format(
@@ -666,7 +655,9 @@ class AISpine:
             >>> client.delete_flow("f", access_token=token)["status"]
             'deleted'
         """
-        path = build_path(FLOW_PATH, flow_id=validate_resource_id(flow_id, "flow_id"))
+        path = build_path(
+            FLOW_PATH, flow_id=validate_resource_id(flow_id, "flow_id", RESERVED_FLOW_IDS)
+        )
         token = self._token(access_token, "delete_flow")
         return _expect_dict(self._transport.request("DELETE", path, bearer=token))
 
@@ -692,7 +683,7 @@ class AISpine:
 
     def _token(self, access_token: Optional[str], operation: str) -> str:
         if access_token is not None:
-            return require_string(access_token, "access_token")
+            return validate_secret(access_token, "access_token")
         token = self._access_token or self._transport.api_key
         if token is None:
             raise AuthenticationError(
@@ -736,7 +727,9 @@ class AISpine:
         Example:
             >>> client.get_agent("sentiment")["endpoint"]
         """
-        path = build_path(AGENT_PATH, agent_id=validate_resource_id(agent_id, "agent_id"))
+        path = build_path(
+            AGENT_PATH, agent_id=validate_resource_id(agent_id, "agent_id", RESERVED_AGENT_IDS)
+        )
         return cast(Agent, _expect_dict(self._transport.request("GET", path)))
 
     def create_agent(self, agent_config: AgentConfig) -> Agent:
@@ -773,7 +766,8 @@ class AISpine:
             agent_id: The agent's id.
 
         Returns:
-            True if it was deleted, False if it did not exist.
+            True if it was deleted, False if it did not exist. (If the connection broke after
+            the server deleted it, the automatic retry finds nothing and returns False.)
 
         Raises:
             ValidationError: If ``agent_id`` is invalid (nothing is sent).
@@ -783,7 +777,9 @@ class AISpine:
             >>> client.delete_agent("echo")
             True
         """
-        path = build_path(AGENT_PATH, agent_id=validate_resource_id(agent_id, "agent_id"))
+        path = build_path(
+            AGENT_PATH, agent_id=validate_resource_id(agent_id, "agent_id", RESERVED_AGENT_IDS)
+        )
         try:
             self._transport.request("DELETE", path)
         except NotFoundError:
@@ -865,13 +861,10 @@ class AISpine:
             >>> client.check_credits()
             999999
         """
-        user = self.get_current_user()
-        credits = user.get("credits")
+        answer = self._transport.request("GET", CURRENT_USER_PATH)
+        credits = _expect_dict(answer).get("credits")
         if not _is_int(credits):
-            raise ServerError(
-                "The server's user record has no integer 'credits': {!r}".format(credits),
-                body=dict(user),
-            )
+            raise _unexpected(answer, "a user with integer 'credits'")
         return cast(int, credits)
 
 
@@ -910,7 +903,7 @@ def _flow_body(flow: Any) -> Dict[str, Any]:
     missing = [f for f in _FLOW_REQUIRED_FIELDS if f not in body]
     if missing:
         raise ValidationError("flow is missing required field(s): {}".format(", ".join(missing)))
-    validate_resource_id(body["flow_id"], "flow['flow_id']")
+    validate_resource_id(body["flow_id"], "flow['flow_id']", RESERVED_FLOW_IDS)
     nodes = body["nodes"]
     if not isinstance(nodes, list) or not all(isinstance(n, dict) and "id" in n for n in nodes):
         raise ValidationError("flow['nodes'] must be a list of dicts, each with an 'id'")
@@ -924,7 +917,7 @@ def _agent_body(config: Any) -> Dict[str, Any]:
         raise ValidationError(
             "agent_config is missing required field(s): {}".format(", ".join(missing))
         )
-    validate_resource_id(body["agent_id"], "agent_config['agent_id']")
+    validate_resource_id(body["agent_id"], "agent_config['agent_id']", RESERVED_AGENT_IDS)
     require_string(body["name"], "agent_config['name']")
     if not isinstance(body["description"], str):
         raise ValidationError("agent_config['description'] must be a string")
@@ -945,23 +938,52 @@ def _agent_body(config: Any) -> Dict[str, Any]:
     return body
 
 
-def _unexpected(body: Any, expected: str) -> ServerError:
+def _unexpected(answer: Answer, expected: str) -> ServerError:
     return ServerError(
         "The server answered {} where {} was expected; the API may have changed".format(
-            json.dumps(body)[:200] if body is not None else "nothing", expected
+            json.dumps(answer.body)[:200] if answer.body is not None else "nothing", expected
         ),
-        body=body,
+        **answer.error_context(),
     )
 
 
-def _expect_dict(body: Any) -> Dict[str, Any]:
-    if not isinstance(body, dict):
-        raise _unexpected(body, "a JSON object")
-    return body
+def _expect_dict(answer: Answer) -> Dict[str, Any]:
+    if not isinstance(answer.body, dict):
+        raise _unexpected(answer, "a JSON object")
+    return answer.body
 
 
-def _unwrap_list(body: Any, key: str) -> List[Any]:
-    items = _expect_dict(body).get(key)
+def _unwrap_list(answer: Answer, key: str) -> List[Any]:
+    items = _expect_dict(answer).get(key)
     if not isinstance(items, list):
-        raise _unexpected(body, "an object with a {!r} list".format(key))
+        raise _unexpected(answer, "an object with a {!r} list".format(key))
     return items
+
+
+def _check_started(answer: Answer, flow_id: str) -> Dict[str, Any]:
+    started = _expect_dict(answer)
+    execution_id = started.get("execution_id")
+    if not isinstance(execution_id, str) or not execution_id:
+        raise _unexpected(answer, "an execution_id")
+    # The server reports a refused start as 200 + "failed" + the nil UUID.
+    if execution_id != NIL_UUID and started.get("status") != STATUS_FAILED:
+        return started
+    reason = str(started.get("error") or "the server refused to start the execution")
+    if _UNKNOWN_FLOW.match(reason):
+        raise NotFoundError(
+            "{}. list_flows() shows the flows that exist.".format(reason), **answer.error_context()
+        )
+    raise ExecutionError(
+        "Flow {!r} did not start: {}".format(flow_id, reason),
+        execution_id=execution_id,
+        status=STATUS_FAILED,
+        execution=started,
+        **answer.error_context(),
+    )
+
+
+def _check_wait_arguments(timeout: Any, interval: Any, on_progress: Any) -> None:
+    _require_positive(timeout, "timeout")
+    _require_positive(interval, "interval")
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError("on_progress must be callable, got {!r}".format(on_progress))

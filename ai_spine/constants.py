@@ -47,8 +47,12 @@ NIL_UUID = "00000000-0000-0000-0000-000000000000"
 """The execution id the server answers when it refused to start an execution."""
 
 # --- Validation -------------------------------------------------------------------------------
-RESOURCE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
-"""Flow and agent ids, as the JavaScript SDK restricts them."""
+RESOURCE_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
+"""Flow and agent ids, as the JavaScript SDK restricts them (matched in full)."""
+RESERVED_FLOW_IDS: FrozenSet[str] = frozenset({"my-flows", "execute"})
+"""Flow ids that ``/api/v1/flows/{flow_id}`` cannot reach: fixed routes answer instead."""
+RESERVED_AGENT_IDS: FrozenSet[str] = frozenset({"active", "my-agents"})
+"""Agent ids that ``/api/v1/agents/{agent_id}`` cannot reach: fixed routes answer instead."""
 AGENT_TYPES: FrozenSet[str] = frozenset({"input", "processor", "output", "conditional"})
 AGENT_REQUIRED_FIELDS = (
     "agent_id",

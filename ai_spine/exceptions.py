@@ -285,6 +285,13 @@ def error_from_response(
         cls = InsufficientCreditsError
 
     message = _message(status_code, body, detail, errors, cls)
+    if 300 <= status_code < 400:
+        message = (
+            "The server redirected {} {} to {}; the SDK does not follow redirects, so that no "
+            "request is ever replayed elsewhere. Check base_url (http:// or https://?)".format(
+                method, url, _header(headers, "location") or "nowhere"
+            )
+        )
     common: Dict[str, Any] = dict(
         status_code=status_code, body=body, headers=headers, method=method, url=url
     )
@@ -338,7 +345,9 @@ def _message(
     status_code: int, body: Any, detail: Any, errors: List[Any], cls: Type[AISpineError]
 ) -> str:
     if errors:
-        text = "Invalid request: " + "; ".join(_describe_field_error(e) for e in errors)
+        text = "; ".join(_describe_field_error(e) for e in errors)
+        if cls is ValidationError:
+            text = "Invalid request: " + text
     elif isinstance(detail, str) and detail:
         text = detail
     elif detail is not None and detail != "":

@@ -5,16 +5,18 @@ Nothing here does I/O, so the sync transport, a future async one and the tests s
 
 import email.utils
 import json
+import math
 import re
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Optional, Tuple
+from typing import Any, Collection, Optional, Tuple
+from urllib.parse import quote, urlsplit
 
 from .constants import RESOURCE_ID_PATTERN
 
 _RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
-_URL = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
+_SECRET = re.compile(r"[\x21-\x7e]+")
 
 
 def _invalid(message: str) -> Exception:
@@ -46,29 +48,73 @@ def require_string(value: Any, name: str) -> str:
     return value
 
 
-def validate_resource_id(value: Any, name: str) -> str:
+def validate_resource_id(value: Any, name: str, reserved: Collection[str] = ()) -> str:
     """Check a flow or agent id against ``^[A-Za-z0-9_-]{1,100}$``.
 
     Args:
         value: The id to check.
         name: The argument's name (``flow_id``, ``agent_id``), for the message.
+        reserved: Ids that the API's fixed routes shadow (``/api/v1/flows/my-flows``), so
+            that a request for them would reach another endpoint.
 
     Returns:
         The id, unchanged.
 
     Raises:
-        ValidationError: If it is not a string or does not match the pattern.
+        ValidationError: If it is not a string, does not match the pattern, or is reserved.
 
     Example:
         >>> validate_resource_id("credit_check", "flow_id")
         'credit_check'
     """
     require_string(value, name)
-    if not _RESOURCE_ID.match(value):
+    if not _RESOURCE_ID.fullmatch(value):
         raise _invalid(
             "{} must be 1 to 100 letters, digits, '_' or '-', got {!r}".format(name, value)
         )
+    if value in reserved:
+        raise _invalid(
+            "{} {!r} cannot be addressed: the API routes that path to another endpoint".format(
+                name, value
+            )
+        )
     return str(value)
+
+
+def validate_secret(value: Any, name: str) -> str:
+    """Check an API key or access token without ever echoing it.
+
+    Surrounding whitespace (a newline left by reading a key from a file) is removed; what
+    remains must be printable ASCII without spaces, as an HTTP header value needs.
+
+    Args:
+        value: The secret.
+        name: The argument's name, for the message.
+
+    Returns:
+        The secret, stripped.
+
+    Raises:
+        ValidationError: If it is not such a string. The message never contains it.
+
+    Example:
+        >>> validate_secret("sk-123\\n", "api_key")
+        'sk-123'
+    """
+    secret = value.strip() if isinstance(value, str) else None
+    if not secret or not _SECRET.fullmatch(secret):
+        raise _invalid(
+            "{} must be a non-empty string of printable ASCII characters without spaces "
+            "(got {} of length {})".format(name, type(value).__name__, _length(value))
+        )
+    return secret
+
+
+def _length(value: Any) -> str:
+    try:
+        return str(len(value))
+    except TypeError:
+        return "n/a"
 
 
 def validate_execution_id(value: Any) -> str:
@@ -90,23 +136,50 @@ def validate_execution_id(value: Any) -> str:
         raise _invalid("execution_id must be a UUID, got {!r}".format(value)) from None
 
 
-def validate_url(value: Any, name: str) -> str:
-    """Check that ``value`` is an absolute http(s) URL with a host.
+def validate_url(value: Any, name: str, base: bool = False) -> str:
+    """Check that ``value`` is an absolute http(s) URL with a host and a valid port.
 
     Args:
         value: The URL to check.
         name: The argument's name, for the message.
+        base: Whether paths will be appended to it (a base URL): then a query, a fragment
+            or credentials in it are refused too.
 
     Returns:
-        The URL without trailing slashes.
+        The URL, stripped of surrounding whitespace and trailing slashes.
 
     Raises:
-        ValidationError: If it is not an http or https URL.
+        ValidationError: If it is not such a URL.
+
+    Example:
+        >>> validate_url("http://127.0.0.1:8000/", "base_url", base=True)
+        'http://127.0.0.1:8000'
     """
     require_string(value, name)
-    if not _URL.match(value.strip()):
-        raise _invalid("{} must be an http:// or https:// URL, got {!r}".format(name, value))
-    return str(value).strip().rstrip("/")
+    url = str(value).strip()
+    problem = _url_problem(url, base)
+    if problem:
+        raise _invalid(
+            "{} must be an http:// or https:// URL{}, got {!r}".format(name, problem, url)
+        )
+    return url.rstrip("/")
+
+
+def _url_problem(url: str, base: bool) -> str:
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return " without spaces"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return " with a host"
+    try:
+        parts.port
+    except ValueError:
+        return " with a valid port"
+    if base and (parts.query or parts.fragment or "#" in url or "?" in url):
+        return " without query or fragment"
+    if base and (parts.username is not None or parts.password is not None):
+        return " without credentials (pass the key as api_key)"
+    return ""
 
 
 def ensure_json(value: Any, name: str) -> None:
@@ -121,7 +194,7 @@ def ensure_json(value: Any, name: str) -> None:
     """
     try:
         json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise _invalid("{} must be JSON-serialisable: {}".format(name, error)) from None
 
 
@@ -132,8 +205,6 @@ def quote_segment(value: str) -> str:
         >>> quote_segment("a/b c")
         'a%2Fb%20c'
     """
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
@@ -178,7 +249,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         if date.tzinfo is None:
             date = date.replace(tzinfo=timezone.utc)
         seconds = date.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
@@ -203,11 +274,11 @@ def decode_body(content: bytes, content_type: Optional[str]) -> Any:
         charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or charset
     try:
         text = content.decode(charset, errors="replace")
-    except LookupError:
+    except (LookupError, UnicodeError):  # an unknown charset, or one such as idna
         text = content.decode("utf-8", errors="replace")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to be a real answer
         return text
 
 

@@ -36,7 +36,7 @@ def test_headers_identify_the_sdk_and_omit_authorization_without_a_key(
     mock: responses.RequestsMock,
 ) -> None:
     mock.get(BASE + "/health", json={"status": "healthy"})
-    assert make_transport().request("GET", "/health") == {"status": "healthy"}
+    assert make_transport().request("GET", "/health").body == {"status": "healthy"}
     sent = mock.calls[0].request.headers
     assert sent["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("ai-spine-sdk-python/3.")
@@ -71,20 +71,20 @@ def test_json_bodies_and_query_parameters_are_sent(mock: responses.RequestsMock)
     )
     transport = make_transport()
     body = {"flow_id": "f", "input_data": {}}
-    assert transport.request("POST", "/api/v1/flows/execute", json=body) == {"ok": True}
+    assert transport.request("POST", "/api/v1/flows/execute", json=body).body == {"ok": True}
     transport.request("GET", "/api/v1/executions", params={"limit": 5, "offset": 10})
 
 
 def test_empty_success_bodies_are_none(mock: responses.RequestsMock) -> None:
     mock.delete(BASE + "/x", status=204)
-    assert make_transport().request("DELETE", "/x") is None
+    assert make_transport().request("DELETE", "/x").body is None
 
 
 def test_gets_are_retried_through_transient_statuses(mock: responses.RequestsMock) -> None:
     mock.get(BASE + "/api/v1/flows", status=503, body="busy")
     mock.get(BASE + "/api/v1/flows", status=502, body="<html><title>502</title></html>")
     mock.get(BASE + "/api/v1/flows", json={"flows": ["ok"]})
-    assert make_transport().request("GET", "/api/v1/flows") == {"flows": ["ok"]}
+    assert make_transport().request("GET", "/api/v1/flows").body == {"flows": ["ok"]}
     assert len(mock.calls) == 3
 
 
@@ -111,7 +111,7 @@ def test_a_post_is_resent_after_429_because_it_did_not_run(
 ) -> None:
     mock.post(BASE + "/api/v1/flows/execute", status=429, headers={"Retry-After": "1"})
     mock.post(BASE + "/api/v1/flows/execute", json={"execution_id": "e"})
-    assert make_transport().request("POST", "/api/v1/flows/execute", json={}) == {
+    assert make_transport().request("POST", "/api/v1/flows/execute", json={}).body == {
         "execution_id": "e"
     }
     assert len(mock.calls) == 2
@@ -335,6 +335,8 @@ def test_transport_error_translation_is_pure() -> None:
         MaxRetryError(None, "/x", urllib3.exceptions.ReadTimeoutError(None, "/x", "timed out"))
     )
     assert isinstance(transport_error(wrapped, "GET", BASE, timeout), TimeoutError)
+    broken = transport_error(requests.exceptions.ChunkedEncodingError("cut"), "GET", BASE, timeout)
+    assert isinstance(broken, NetworkError) and "could not be read" in broken.message
     odd = transport_error(requests.exceptions.TooManyRedirects("loop"), "GET", BASE, timeout)
     assert isinstance(odd, NetworkError) and "loop" in odd.message
 

@@ -389,9 +389,11 @@ def test_each_poll_is_bounded_by_the_time_left_and_not_retried(
     with pytest.raises(TimeoutError):
         client.wait_for_execution(EID, timeout=1.5, interval=1)
     timeouts = [call.request.req_kwargs["timeout"] for call in mock.calls]
-    assert timeouts[0] == (1.5, 1.5)
-    assert timeouts[1] == (1.25, 1.25)
-    assert timeouts[-1] == (0.05, 0.05)  # the last poll still gets a usable moment
+    # (connect, read, total): connecting and reading together fit in the time left.
+    limits = [(t._connect, t._read, t.total) for t in timeouts]
+    assert limits[0] == (1.5, 1.5, 1.5)
+    assert limits[1] == (1.25, 1.25, 1.25)
+    assert limits[-1] == (0.05, 0.05, 0.05)  # the last poll still gets a usable moment
 
 
 def test_wait_rides_out_transient_failures(
@@ -713,3 +715,139 @@ def test_rate_limit_reaches_the_caller_with_retry_after(
     with pytest.raises(RateLimitError) as caught:
         client.list_flows()
     assert caught.value.retry_after == 120.0
+
+
+# --- Hardening: secrets, redirects, odd answers ----------------------------------------------
+
+
+def test_a_key_read_from_a_file_loses_its_newline(mock: responses.RequestsMock) -> None:
+    mock.get(BASE + "/health", json={"status": "healthy"})
+    AISpine(base_url=BASE, api_key="sk-from-file\n").health_check()
+    assert mock.calls[0].request.headers["Authorization"] == "Bearer sk-from-file"
+
+
+@pytest.mark.parametrize(
+    "secret", ["sk-\x00secret", "sk-s\u20acret", "sk secret", b"sk-secret", "  "]
+)
+def test_unusable_secrets_are_refused_without_being_echoed(secret: Any) -> None:
+    for kwargs in ({"api_key": secret}, {"access_token": secret}):
+        with pytest.raises(ValidationError) as caught:
+            AISpine(base_url=BASE, **kwargs)
+        assert "secret" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        AISpine(base_url=BASE).list_my_flows(access_token=secret)
+    assert "secret" not in str(caught.value)
+
+
+def test_no_credentials_are_taken_from_netrc(
+    mock: responses.RequestsMock, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.example.test login bob password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    mock.get(BASE + "/health", json={"status": "healthy"})
+    AISpine(base_url=BASE).health_check()
+    assert "Authorization" not in mock.calls[0].request.headers
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_never_followed(
+    client: AISpine, mock: responses.RequestsMock, status: int
+) -> None:
+    mock.post(
+        BASE + "/api/v1/flows/execute",
+        status=status,
+        headers={"Location": BASE + "/api/v1/flows"},
+    )
+    with pytest.raises(ServerError) as caught:
+        client.execute_flow("echo_flow", {})
+    assert caught.value.status_code == status
+    assert "redirected POST" in caught.value.message
+    assert len(mock.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": ""},
+        {"base_url": "http://h.example/?x=1"},
+        {"base_url": "http://h.example/#top"},
+        {"base_url": "http://user:pw@h.example"},
+        {"base_url": "http://h.example:notaport"},
+        {"base_url": "http://h example"},
+    ],
+)
+def test_base_urls_that_cannot_take_a_path_are_refused(kwargs: Dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="base_url"):
+        AISpine(**kwargs)
+
+
+@pytest.mark.parametrize("agent_id", ["echo\n", "active", "my-agents"])
+def test_ids_with_a_newline_or_shadowed_by_routes_are_refused(
+    client: AISpine, mock: responses.RequestsMock, agent_id: str
+) -> None:
+    with pytest.raises(ValidationError, match="agent_id"):
+        client.get_agent(agent_id)
+    with pytest.raises(ValidationError, match="agent_id"):
+        client.delete_agent(agent_id)
+    for flow_id in ("my-flows", "execute", "f\n"):
+        with pytest.raises(ValidationError, match="flow_id"):
+            client.get_flow(flow_id)
+    assert len(mock.calls) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["http://x y", "http://h:bad", "http://", "https:///p"])
+def test_agent_endpoints_must_be_usable_urls(
+    client: AISpine, mock: responses.RequestsMock, endpoint: str
+) -> None:
+    with pytest.raises(ValidationError, match="endpoint"):
+        client.create_agent({**AGENT, "endpoint": endpoint})  # type: ignore[typeddict-item]
+    assert len(mock.calls) == 0
+
+
+def test_execute_and_wait_checks_on_progress_before_starting(
+    client: AISpine, mock: responses.RequestsMock
+) -> None:
+    with pytest.raises(ValidationError, match="on_progress"):
+        client.execute_and_wait("echo_flow", {}, on_progress="x")  # type: ignore[arg-type]
+    assert len(mock.calls) == 0
+
+
+def test_an_execute_answer_without_an_id_is_a_server_error_with_context(
+    client: AISpine, mock: responses.RequestsMock
+) -> None:
+    mock.post(BASE + "/api/v1/flows/execute", json={})
+    with pytest.raises(ServerError) as caught:
+        client.execute_and_wait("echo_flow", {})
+    assert caught.value.status_code == 200
+    assert caught.value.method == "POST"
+    assert caught.value.url == BASE + "/api/v1/flows/execute"
+    assert caught.value.body == {}
+
+
+def test_shape_errors_carry_the_answer_s_details(
+    client: AISpine, mock: responses.RequestsMock
+) -> None:
+    mock.get(BASE + "/api/v1/users/me", json={"id": "u"}, headers={"X-Trace": "t1"})
+    with pytest.raises(ServerError) as caught:
+        client.check_credits()
+    assert (caught.value.status_code, caught.value.method) == (200, "GET")
+    assert caught.value.headers["x-trace"] == "t1"
+
+
+def test_deeply_nested_input_is_refused(client: AISpine, mock: responses.RequestsMock) -> None:
+    nested: Dict[str, Any] = {}
+    for _ in range(5000):
+        nested = {"x": nested}
+    with pytest.raises(ValidationError, match="JSON-serialisable"):
+        client.execute_flow("echo_flow", nested)
+    assert len(mock.calls) == 0
+
+
+def test_one_poll_transport_per_client_shared_by_threads(client: AISpine) -> None:
+    poller = client._poll_transport
+    assert poller.policy.max_retries == 0
+    assert poller._adapter.poolmanager is client._transport._adapter.poolmanager
+    clone = client.with_options(timeout=5)
+    assert clone._poll_transport is not poller and clone._poll_transport.timeout == (5.0, 5.0)

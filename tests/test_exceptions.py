@@ -118,7 +118,6 @@ def test_a_list_shaped_body_is_read_as_field_errors() -> None:
         (503, ServerError),
         (504, ServerError),
         (418, ServerError),
-        (302, ServerError),
     ],
 )
 def test_each_status_has_its_class(status: int, cls: Type[AISpineError]) -> None:
@@ -217,3 +216,14 @@ def test_errors_without_a_response_print_just_the_message() -> None:
     assert timeout.timeout == 3.0 and timeout.execution is None
     failed = ExecutionError("boom", execution_id="e", status="failed", execution={"a": 1})
     assert (failed.execution_id, failed.status, failed.execution) == ("e", "failed", {"a": 1})
+
+
+def test_redirects_are_errors_that_name_the_target() -> None:
+    error = error_from_response(
+        307, None, {"Location": "https://h.example/api/v1/flows/execute"}, "POST", URL
+    )
+    assert isinstance(error, ServerError) and error.status_code == 307
+    assert "redirected POST {} to https://h.example/api/v1/flows/execute".format(URL) in (
+        error.message
+    )
+    assert "Check base_url" in error.message

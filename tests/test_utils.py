@@ -151,3 +151,14 @@ def test_timeouts_cannot_be_switched_off_or_malformed(value: object) -> None:
 def test_secrets_are_masked() -> None:
     assert mask_secret("sk-live-123") == "'***'"
     assert mask_secret(None) == "None"
+
+
+def test_decode_body_survives_hostile_answers() -> None:
+    assert decode_body(b"plain", "text/plain; charset=idna") == "plain"
+    deep = b"[" * 100000
+    assert decode_body(deep, "application/json") == deep.decode()
+
+
+def test_infinite_retry_after_is_unreadable() -> None:
+    assert parse_retry_after("inf") is None
+    assert parse_retry_after("1e400") is None
