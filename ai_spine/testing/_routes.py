@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Pattern, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 
 from ._auth import Auth
 from ._http import Request, Response, json_response
@@ -356,14 +356,9 @@ class Api:
                 "Flow ID in the body ('%s') does not match the flow ID in the URL ('%s')"
                 % (flow["flow_id"], flow_id),
             )
-        found = self._store.get_flow(flow_id)
-        if found is None:
-            return _detail(404, "Flow '%s' not found" % flow_id)
-        owner = found[1]
-        if owner is None:
-            return _detail(403, "Flow '%s' is a system flow and cannot be modified" % flow_id)
-        if owner != user:
-            return _detail(403, "You do not have permission to update flow '%s'" % flow_id)
+        refusal = self._refuse_unless_owner(flow_id, user, "modified", "update")
+        if refusal is not None:
+            return refusal
         problem = self._store.flow_problem(flow)
         if problem is not None:
             return _detail(400, problem)
@@ -372,19 +367,30 @@ class Api:
             return _detail(404, "Flow '%s' not found" % flow_id)
         return json_response(200, updated)
 
-    def _delete_flow(self, request: Request, params: Dict[str, str]) -> Response:
-        flow_id = params["flow_id"]
-        user = self._auth.require_user(request)
-        if isinstance(user, Response):
-            return user
+    def _refuse_unless_owner(
+        self, flow_id: str, user: str, participle: str, verb: str
+    ) -> Optional[Response]:
+        # The real server's order: unknown flow (404), system flow (403), someone else's (403).
         found = self._store.get_flow(flow_id)
         if found is None:
             return _detail(404, "Flow '%s' not found" % flow_id)
         owner = found[1]
         if owner is None:
-            return _detail(403, "Flow '%s' is a system flow and cannot be deleted" % flow_id)
+            return _detail(
+                403, "Flow '%s' is a system flow and cannot be %s" % (flow_id, participle)
+            )
         if owner != user:
-            return _detail(403, "You do not have permission to delete flow '%s'" % flow_id)
+            return _detail(403, "You do not have permission to %s flow '%s'" % (verb, flow_id))
+        return None
+
+    def _delete_flow(self, request: Request, params: Dict[str, str]) -> Response:
+        flow_id = params["flow_id"]
+        user = self._auth.require_user(request)
+        if isinstance(user, Response):
+            return user
+        refusal = self._refuse_unless_owner(flow_id, user, "deleted", "delete")
+        if refusal is not None:
+            return refusal
         if not self._store.delete_flow(flow_id):
             return _detail(404, "Flow '%s' not found" % flow_id)
         return json_response(
