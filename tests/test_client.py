@@ -2,6 +2,7 @@
 
 import json
 import logging
+import types
 from typing import Any, Callable, Dict, List
 
 import pytest
@@ -836,12 +837,19 @@ def test_shape_errors_carry_the_answer_s_details(
     assert caught.value.headers["x-trace"] == "t1"
 
 
-def test_deeply_nested_input_is_refused(client: AISpine, mock: responses.RequestsMock) -> None:
-    nested: Dict[str, Any] = {}
-    for _ in range(5000):
-        nested = {"x": nested}
-    with pytest.raises(ValidationError, match="JSON-serialisable"):
-        client.execute_flow("echo_flow", nested)
+def test_input_too_deep_to_encode_is_refused(
+    client: AISpine, mock: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # How deep json can go differs between Pythons; what matters is what happens when it
+    # cannot: a RecursionError while encoding becomes a ValidationError and nothing is sent.
+    import ai_spine.utils
+
+    def too_deep(value: Any, **kwargs: Any) -> str:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(ai_spine.utils, "json", types.SimpleNamespace(dumps=too_deep))
+    with pytest.raises(ValidationError, match="input_data must be JSON-serialisable"):
+        client.execute_flow("echo_flow", {"x": {"y": {}}})
     assert len(mock.calls) == 0
 
 
