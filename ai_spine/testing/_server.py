@@ -94,6 +94,12 @@ class LocalAISpine:
 
     # --- lifecycle ------------------------------------------------------------------
 
+    def _running_http(self) -> LoopbackHTTPServer:
+        http = self._http
+        if http is None:
+            raise RuntimeError("LocalAISpine is not running: call start() or use 'with'")
+        return http
+
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (no trailing slash).
@@ -101,10 +107,7 @@ class LocalAISpine:
         Raises:
             RuntimeError: When the server is not running.
         """
-        http = self._http
-        if http is None:
-            raise RuntimeError("LocalAISpine is not running: call start() or use 'with'")
-        return http.url
+        return self._running_http().url
 
     @property
     def port(self) -> int:
@@ -113,10 +116,7 @@ class LocalAISpine:
         Raises:
             RuntimeError: When the server is not running.
         """
-        http = self._http
-        if http is None:
-            raise RuntimeError("LocalAISpine is not running: call start() or use 'with'")
-        return http.server_port
+        return self._running_http().server_port
 
     @property
     def api_key(self) -> Optional[str]:
