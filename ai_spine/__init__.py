@@ -6,9 +6,15 @@ Example:
     >>> execution = client.execute_and_wait("credit_analysis", {"income": 50000})
     >>> execution["output_data"]
 
-Importing the package opens no socket, starts no thread and configures no logging.
-The local test server lives in :mod:`ai_spine.testing` and is imported only on request.
+For asyncio, :class:`AsyncAISpine` has the same methods as coroutines (install the
+``async`` extra: ``pip install "ai-spine-sdk[async]"``).
+
+Importing the package opens no socket, starts no thread, configures no logging and imports
+neither aiohttp nor the async client until ``AsyncAISpine`` is first looked up. The local test
+server lives in :mod:`ai_spine.testing` and is imported only on request.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .__version__ import __version__
 from .client import AISpine
@@ -29,9 +35,13 @@ from .exceptions import (
 from .models import ExecutionStatus
 from .retry import RetryPolicy
 
+if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time, see __getattr__
+    from .async_client import AsyncAISpine
+
 __all__ = [
     "__version__",
     "AISpine",
+    "AsyncAISpine",
     "AISpineError",
     "AuthenticationError",
     "AuthorizationError",
@@ -47,3 +57,13 @@ __all__ = [
     "TimeoutError",
     "ValidationError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The async client loads on first use, so that `import ai_spine` stays fast and never
+    # touches aiohttp (PEP 562).
+    if name == "AsyncAISpine":
+        from .async_client import AsyncAISpine
+
+        return AsyncAISpine
+    raise AttributeError("module 'ai_spine' has no attribute {!r}".format(name))

@@ -12,6 +12,13 @@ DEFAULT_BASE_URL = "https://ai-spine-api-production.up.railway.app"
 DEFAULT_TIMEOUT = 30.0
 """Seconds to wait for the server, for connecting and for each read."""
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_CONNECTIONS = 100
+"""Connections kept open to the server at most, per client: threads of one ``AISpine`` (or
+concurrent calls of one ``AsyncAISpine``) up to this many never wait for or discard one."""
+ASYNC_EXTRA = "ai-spine-sdk[async]"
+"""What to install for :class:`~ai_spine.AsyncAISpine` (it brings aiohttp)."""
+CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+"""Environment variables naming a CA bundle, honoured by both clients as requests does."""
 
 ENV_API_KEY = "AI_SPINE_API_KEY"
 ENV_BASE_URL = "AI_SPINE_BASE_URL"

@@ -1,8 +1,8 @@
 """The retry policy: which failures to retry and how long to wait. Pure, no I/O.
 
-One immutable :class:`RetryPolicy` decides for every transport. The sync transport
-(:mod:`ai_spine.api`) plugs it into urllib3's ``Retry``; another transport consults the same
-methods in its own loop. The rules, chosen so that a flow never runs twice:
+One immutable :class:`RetryPolicy` decides for every transport: the sync and async transports
+both run the same loop (:class:`ai_spine._protocol.Exchange`), which asks it after every
+response and every failure. The rules, chosen so that a flow never runs twice:
 
 - a connection that failed before the request was sent is retried for every method;
 - 429 is retried for every method: the request was refused, not processed;

@@ -40,7 +40,7 @@ def recorded_body() -> Callable[[str], Any]:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> List[float]:
     """Every sleep the SDK asks for, recorded and skipped; the clock moves on as if slept."""
-    import ai_spine.api
+    import ai_spine._sync
     import ai_spine.client
 
     slept: List[float] = []
@@ -55,7 +55,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> List[float]:
 
     # Replace the modules' view of `time` only, not the time module every library shares.
     fake_time = types.SimpleNamespace(sleep=fake_sleep, monotonic=fake_monotonic)
-    monkeypatch.setattr(ai_spine.api, "time", fake_time)
+    monkeypatch.setattr(ai_spine._sync, "time", fake_time)
     monkeypatch.setattr(ai_spine.client, "time", fake_time)
     return slept
 

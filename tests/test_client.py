@@ -69,8 +69,11 @@ def test_defaults_are_production_no_key_and_safe_limits(monkeypatch: pytest.Monk
     assert client.base_url == DEFAULT_BASE_URL == "https://ai-spine-api-production.up.railway.app"
     assert client.timeout == (30.0, 30.0)
     assert client.max_retries == 3
-    assert client._transport.api_key is None
+    assert client._transport.settings.api_key is None
     assert "Authorization" not in client._transport._session.headers
+    assert client._transport.settings.max_connections == 100
+    adapter = client._transport._session.get_adapter(DEFAULT_BASE_URL)
+    assert adapter._pool_maxsize == 100  # type: ignore[attr-defined]
 
 
 def test_environment_variables_configure_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,14 +81,14 @@ def test_environment_variables_configure_the_client(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AI_SPINE_BASE_URL", "http://127.0.0.1:8000/")
     client = AISpine()
     assert client.base_url == "http://127.0.0.1:8000"
-    assert client._transport.api_key == "sk-env"
+    assert client._transport.settings.api_key == "sk-env"
     explicit = AISpine(api_key="sk-arg", base_url=BASE)
-    assert explicit._transport.api_key == "sk-arg" and explicit.base_url == BASE
+    assert explicit._transport.settings.api_key == "sk-arg" and explicit.base_url == BASE
 
 
 def test_an_empty_api_key_variable_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AI_SPINE_API_KEY", "")
-    assert AISpine(base_url=BASE)._transport.api_key is None
+    assert AISpine(base_url=BASE)._transport.settings.api_key is None
 
 
 @pytest.mark.parametrize(
@@ -150,7 +153,7 @@ def test_with_options_shares_the_pool_and_changes_only_what_was_asked(
     assert patient.timeout == (3.0, 120.0) and patient.max_retries == 0
     assert client.timeout == (30.0, 30.0) and client.max_retries == 3
     assert patient.base_url == client.base_url
-    assert patient._transport._adapter.poolmanager is client._transport._adapter.poolmanager
+    assert patient._transport._session is client._transport._session
     patient.health_check()
     client.health_check()
     assert mock.calls[0].request.req_kwargs["timeout"] == (3.0, 120.0)
@@ -162,8 +165,11 @@ def test_with_options_shares_the_pool_and_changes_only_what_was_asked(
 
 def test_context_manager_closes_the_pool(mock: responses.RequestsMock) -> None:
     with AISpine(base_url=BASE) as client:
-        pool = client._transport._adapter.poolmanager.connection_from_url(BASE)
-    assert client._transport._adapter.poolmanager.connection_from_url(BASE) is not pool
+        adapter = client._transport._session.get_adapter(BASE)
+        pool = adapter.poolmanager.connection_from_url(BASE)
+        client.with_options(timeout=3).close()  # a derived client does not own the pool
+        assert adapter.poolmanager.connection_from_url(BASE) is pool
+    assert adapter.poolmanager.connection_from_url(BASE) is not pool
 
 
 # --- Executions -------------------------------------------------------------------------------
@@ -854,8 +860,8 @@ def test_input_too_deep_to_encode_is_refused(
 
 
 def test_one_poll_transport_per_client_shared_by_threads(client: AISpine) -> None:
-    poller = client._poll_transport
+    poller = client._poller
     assert poller.policy.max_retries == 0
-    assert poller._adapter.poolmanager is client._transport._adapter.poolmanager
+    assert poller._session is client._transport._session
     clone = client.with_options(timeout=5)
-    assert clone._poll_transport is not poller and clone._poll_transport.timeout == (5.0, 5.0)
+    assert clone._poller is not poller and clone._poller.timeout == (5.0, 5.0)

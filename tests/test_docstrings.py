@@ -8,11 +8,17 @@ from typing import Any, Iterator, Tuple
 import pytest
 
 import ai_spine
-from ai_spine import AISpine
+from ai_spine import AISpine, AsyncAISpine
 
 CORE_MODULES = [
     "ai_spine",
-    "ai_spine.api",
+    "ai_spine._async",
+    "ai_spine._base",
+    "ai_spine._operations",
+    "ai_spine._protocol",
+    "ai_spine._sync",
+    "ai_spine._wait",
+    "ai_spine.async_client",
     "ai_spine.client",
     "ai_spine.constants",
     "ai_spine.exceptions",
@@ -21,7 +27,14 @@ CORE_MODULES = [
     "ai_spine.utils",
 ]
 # Docstring examples that run as they are (the client's need a live server).
-DOCTEST_MODULES = ["ai_spine.exceptions", "ai_spine.retry", "ai_spine.utils"]
+DOCTEST_MODULES = [
+    "ai_spine._operations",
+    "ai_spine._protocol",
+    "ai_spine._wait",
+    "ai_spine.exceptions",
+    "ai_spine.retry",
+    "ai_spine.utils",
+]
 
 
 def public_names() -> Iterator[Tuple[str, Any]]:
@@ -44,11 +57,17 @@ def test_every_public_name_has_a_docstring(name: str, value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "method", [m for m in vars(AISpine) if not m.startswith("_") and callable(vars(AISpine)[m])]
+    "cls, method",
+    [
+        (cls, m)
+        for cls in (AISpine, AsyncAISpine)
+        for m in vars(cls)
+        if not m.startswith("_") and callable(vars(cls)[m])
+    ],
 )
-def test_client_methods_have_google_style_sections(method: str) -> None:
-    doc = inspect.getdoc(getattr(AISpine, method)) or ""
-    parameters = [p for p in inspect.signature(getattr(AISpine, method)).parameters if p != "self"]
+def test_client_methods_have_google_style_sections(cls: Any, method: str) -> None:
+    doc = inspect.getdoc(getattr(cls, method)) or ""
+    parameters = [p for p in inspect.signature(getattr(cls, method)).parameters if p != "self"]
     if parameters:
         assert "Args:" in doc
         for parameter in parameters:
@@ -56,7 +75,7 @@ def test_client_methods_have_google_style_sections(method: str) -> None:
                 method, parameter
             )
     assert "Example:" in doc, method + " lacks Example:"
-    if inspect.signature(getattr(AISpine, method)).return_annotation not in (None, "None"):
+    if inspect.signature(getattr(cls, method)).return_annotation not in (None, "None"):
         assert "Returns:" in doc, method + " lacks Returns:"
 
 

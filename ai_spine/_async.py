@@ -1,0 +1,277 @@
+"""The async transport: sends an :class:`~ai_spine._operations.Operation` with aiohttp.
+
+The twin of :mod:`ai_spine._sync`: the same :class:`~ai_spine._protocol.Exchange` decides
+retries and errors; this module only sends, reads, sleeps with ``asyncio`` and tells
+aiohttp's exceptions apart (:func:`classify`). aiohttp is imported when the first transport
+is built, never by ``import ai_spine``.
+
+A session belongs to the event loop it was created on. The transport creates its own on
+first use (inside the running loop, as aiohttp requires), refuses clearly to be used from a
+second live loop, starts afresh when the first loop has ended, and closes an abandoned
+session when the client is garbage-collected, so aiohttp never reports it unclosed.
+"""
+
+import asyncio
+import os
+import ssl
+import urllib.request
+import weakref
+from typing import Any, Dict, Optional, Tuple, TypeVar
+from urllib.parse import urlsplit
+
+from ._base import Settings, TransportBase
+from ._operations import Operation
+from ._protocol import Answer, Exchange, Failure, request_headers
+from .constants import ASYNC_EXTRA, CA_BUNDLE_ENV
+from .exceptions import AISpineError, ValidationError
+
+try:
+    import aiohttp
+except ImportError:  # pragma: no cover - exercised in a venv without the extra
+    aiohttp = None  # type: ignore[assignment]
+
+__all__ = ["AsyncTransport", "classify"]
+
+T = TypeVar("T")
+
+
+def require_aiohttp() -> Any:
+    """Return the aiohttp module, or explain how to install it.
+
+    Raises:
+        ImportError: If aiohttp is not installed.
+    """
+    if aiohttp is None:  # pragma: no cover - exercised in a venv without the extra
+        raise ImportError(
+            'AsyncAISpine needs aiohttp: pip install "{}"'.format(ASYNC_EXTRA), name="aiohttp"
+        )
+    return aiohttp
+
+
+class _Pool:
+    """The session that a transport and the transports derived from it share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.user_session = settings.session
+        self.session: Any = settings.session
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.finalizer: Optional[Any] = None
+
+    def get(self) -> Any:
+        """The session to use on the running loop, created on first use."""
+        loop = asyncio.get_running_loop()
+        if self.loop is None or (self.user_session is None and self.session is None):
+            self.loop = loop
+        elif self.loop is not loop:
+            if self.user_session is not None or not self.loop.is_closed():
+                raise RuntimeError(
+                    "This AsyncAISpine is bound to another event loop (the one it was first "
+                    "used on). aiohttp sessions cannot move between loops: create one client "
+                    "per event loop, or await client.close() before using it on another."
+                )
+            self._abandon()  # the first loop has ended: start afresh on this one
+            self.loop = loop
+        if self.session is None:
+            self.session = self._create()
+        return self.session
+
+    def _create(self) -> Any:
+        settings = self.settings
+        connector = aiohttp.TCPConnector(
+            limit=settings.max_connections, ssl=tls_context(settings.verify, settings.cert)
+        )
+        # trust_env=False: ~/.netrc credentials are never sent; proxies come from
+        # proxy_for(), which reads the environment as requests does.
+        session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        self.finalizer = weakref.finalize(self, _close_abandoned, session)
+        return session
+
+    async def close(self) -> None:
+        if self.user_session is None and self.session is not None:
+            session, self.session = self.session, None
+            if self.finalizer is not None:
+                self.finalizer.detach()
+            await session.close()
+
+    def _abandon(self) -> None:
+        if self.finalizer is not None:
+            self.finalizer()
+        self.session = None
+
+
+def _close_abandoned(session: Any) -> None:
+    # Runs when a client is garbage-collected (or at exit) with its session open. Closing the
+    # sockets synchronously and detaching them leaves aiohttp nothing to report unclosed.
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        try:
+            connector._close()
+        except Exception:  # pragma: no cover - the loop may be closed or gone
+            pass
+
+
+class AsyncTransport(TransportBase):
+    """Sends operations to one AI Spine server over a pooled ``aiohttp.ClientSession``.
+
+    Args:
+        settings: The client's checked settings. With ``settings.session`` the user's own
+            ``aiohttp.ClientSession`` is used (and never closed).
+
+    Raises:
+        ImportError: If aiohttp is not installed (``pip install "ai-spine-sdk[async]"``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        require_aiohttp()
+        if settings.session is not None and not isinstance(settings.session, aiohttp.ClientSession):
+            raise ValidationError(
+                "session must be an aiohttp.ClientSession for AsyncAISpine, got {}".format(
+                    type(settings.session).__name__
+                )
+            )
+        super().__init__(settings)
+        self._pool = _Pool(settings)
+        self._options = _request_options(settings)
+
+    async def close(self) -> None:
+        """Close the pooled connections, if the session is this transport's own."""
+        if self._owner:
+            await self._pool.close()
+
+    async def send(
+        self,
+        operation: "Operation[T]",
+        timeout: Optional[Tuple[float, float]] = None,
+        total: Optional[float] = None,
+    ) -> T:
+        """Send ``operation`` (with retries per the policy) and return its result.
+
+        Args:
+            operation: What to send and how to read the answer.
+            timeout: ``(connect, read)`` for this call only.
+            total: Seconds for the whole request; defaults to connect plus read.
+
+        Raises:
+            AISpineError: The subclass matching the failure; see :mod:`ai_spine.exceptions`.
+        """
+        try:
+            answer = await self._exchange(operation, timeout or self.timeout, total)
+        except AISpineError as error:
+            return operation.recovered(error)
+        return operation.parse(answer)
+
+    async def _exchange(
+        self, operation: "Operation[Any]", timeout: Tuple[float, float], total: Optional[float]
+    ) -> Answer:
+        session = self._pool.get()
+        url = self.settings.base_url + operation.path
+        exchange = Exchange(self.policy, operation.method, url, timeout)
+        limits = aiohttp.ClientTimeout(
+            total=total or sum(timeout), sock_connect=timeout[0], sock_read=timeout[1]
+        )
+        delay: Optional[float]
+        while True:
+            try:
+                async with session.request(
+                    operation.method,
+                    url,
+                    params=operation.params,
+                    json=operation.body,
+                    headers=request_headers(self.settings.api_key, operation.token),
+                    timeout=limits,
+                    allow_redirects=False,  # never replay a request elsewhere (see _sync)
+                    **self._options,
+                ) as response:
+                    content = await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
+                delay = exchange.failed(classify(error), error)
+            else:
+                delay = exchange.answered(response.status, response.headers)
+                if delay is None:
+                    return exchange.result(response.status, content, response.headers)
+            await asyncio.sleep(delay)
+
+
+def _request_options(settings: Settings) -> Dict[str, Any]:
+    options: Dict[str, Any] = {}
+    if settings.session is None:
+        proxy = proxy_for(settings.base_url, settings.proxies)
+        if proxy is not None:
+            options["proxy"] = proxy
+    else:  # a user's session keeps its own settings unless the client was given some
+        if settings.verify is not True or settings.cert is not None:
+            options["ssl"] = tls_context(settings.verify, settings.cert)
+        if settings.proxies:
+            options["proxy"] = proxy_for(settings.base_url, settings.proxies, environ=False)
+    return options
+
+
+def tls_context(verify: Any, cert: Any) -> Any:
+    """The ``ssl`` argument for aiohttp that matches requests' ``verify`` and ``cert``.
+
+    Verification uses the same CA bundle as the sync client (``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, else certifi's), so both clients trust the same servers.
+
+    Returns:
+        False when ``verify`` is False, else an ``ssl.SSLContext``.
+    """
+    if verify is False:
+        return False
+    if isinstance(verify, str):
+        cafile = verify
+    else:
+        import certifi
+
+        cafile = next((os.environ[v] for v in CA_BUNDLE_ENV if os.environ.get(v)), "")
+        cafile = cafile or certifi.where()
+    if os.path.isdir(cafile):
+        context = ssl.create_default_context(capath=cafile)
+    else:
+        context = ssl.create_default_context(cafile=cafile)
+    if cert is not None:
+        certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
+        context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+def proxy_for(url: str, proxies: Optional[Dict[str, str]], environ: bool = True) -> Optional[str]:
+    """The proxy for ``url``: the client's ``proxies``, else the environment's, as requests
+    picks it (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, honouring ``NO_PROXY``).
+
+    Example:
+        >>> proxy_for("https://api.example.com", {"https": "http://proxy:3128"})
+        'http://proxy:3128'
+    """
+    scheme = urlsplit(url).scheme
+    if proxies:
+        return proxies.get(scheme) or proxies.get("all")
+    if not environ:
+        return None
+    found = urllib.request.getproxies()
+    proxy = found.get(scheme) or found.get("all")
+    if proxy is None or urllib.request.proxy_bypass(urlsplit(url).hostname or ""):
+        return None
+    return proxy
+
+
+def classify(error: BaseException) -> Failure:
+    """Tell where an aiohttp exception happened. Pure: no I/O.
+
+    Only a failure positively known to precede sending (no connection, TLS) counts as not
+    sent: anything else may have reached the server, so a POST is never retried after it.
+    """
+    reason = str(error) or type(error).__name__
+    if isinstance(error, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
+        return Failure(Failure.TLS, reason)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return Failure(Failure.CONNECT, str(error.os_error.strerror or error.os_error))
+    if isinstance(error, asyncio.TimeoutError):
+        # aiohttp < 3.10 has no ConnectionTimeoutError; its message says the same.
+        if reason.startswith("Connection timeout"):
+            return Failure(Failure.CONNECT_TIMEOUT, reason)
+        return Failure(Failure.READ_TIMEOUT, reason)
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return Failure(Failure.UNREADABLE, reason)
+    return Failure(Failure.BROKEN, reason)

@@ -1,0 +1,312 @@
+"""What both clients share besides sending: settings, credentials and configuration.
+
+:func:`resolve_settings` turns the constructor's arguments and the environment into one
+checked :class:`Settings`; :class:`ClientBase` holds the transport built from them and
+everything about it that does no I/O (``with_options``, the properties, ``repr``, which
+token a flow write sends). :class:`~ai_spine.AISpine` and :class:`~ai_spine.AsyncAISpine`
+add only their methods, which send :mod:`ai_spine._operations` through their transport.
+"""
+
+import copy
+import dataclasses
+import logging
+import os
+from typing import Any, Dict, Generic, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
+
+from ._protocol import enable_debug_logging
+from .constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_LOG,
+    LOGGER_NAME,
+)
+from .exceptions import AuthenticationError, ValidationError
+from .retry import RetryPolicy
+from .utils import mask_secret, normalize_timeout, validate_secret, validate_url
+
+logger = logging.getLogger(LOGGER_NAME)
+
+TimeoutArg = Union[float, Tuple[float, float]]
+Verify = Union[bool, str]
+Cert = Union[str, Tuple[str, str]]
+
+
+class Settings(NamedTuple):
+    """A client's checked configuration; transports are built from it."""
+
+    base_url: str
+    api_key: Optional[str]
+    access_token: Optional[str]
+    timeout: Tuple[float, float]
+    policy: RetryPolicy
+    max_connections: int
+    verify: Verify
+    cert: Optional[Cert]
+    proxies: Optional[Dict[str, str]]
+    session: Any
+
+
+def resolve_settings(
+    api_key: Optional[str],
+    base_url: Optional[str],
+    timeout: TimeoutArg,
+    max_retries: int,
+    debug: bool,
+    access_token: Optional[str],
+    max_connections: int,
+    verify: Verify,
+    cert: Optional[Cert],
+    proxies: Optional[Mapping[str, str]],
+    session: Any,
+) -> Settings:
+    """Check the constructor's arguments, fill the gaps from the environment.
+
+    Raises:
+        ValidationError: If an argument is invalid. Secrets never appear in the message.
+    """
+    if api_key is None:
+        api_key = os.environ.get(ENV_API_KEY) or None
+    if base_url is None:
+        base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    if debug or os.environ.get(ENV_LOG, "").strip().lower() == "debug":
+        enable_debug_logging()
+    return Settings(
+        base_url=validate_url(base_url, "base_url", base=True),
+        api_key=None if api_key is None else validate_secret(api_key, "api_key"),
+        access_token=(
+            None if access_token is None else validate_secret(access_token, "access_token")
+        ),
+        timeout=normalize_timeout(timeout),
+        policy=RetryPolicy(max_retries=validate_count(max_retries, "max_retries", 0)),
+        max_connections=validate_count(max_connections, "max_connections", 1),
+        verify=_check_verify(verify),
+        cert=_check_cert(cert),
+        proxies=_check_proxies(proxies),
+        session=session,
+    )
+
+
+def validate_count(value: Any, name: str, minimum: int) -> int:
+    """Return ``value`` if it is an integer of at least ``minimum``.
+
+    Raises:
+        ValidationError: If it is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValidationError("{} must be an integer >= {}, got {!r}".format(name, minimum, value))
+    return int(value)
+
+
+def _check_verify(verify: Any) -> Verify:
+    if isinstance(verify, bool):
+        if not verify:
+            logger.warning(
+                "TLS certificate verification is OFF (verify=False): anyone on the network "
+                "path can read and change this client's traffic, API key included"
+            )
+        return verify
+    if isinstance(verify, (str, os.PathLike)) and os.path.exists(verify):
+        return str(os.fspath(verify))
+    raise ValidationError(
+        "verify must be True, False, or the path of a CA bundle file or directory that "
+        "exists, got {!r}".format(verify)
+    )
+
+
+def _check_cert(cert: Any) -> Optional[Cert]:
+    if cert is None:
+        return None
+    paths = cert if isinstance(cert, tuple) else (cert,)
+    if not 1 <= len(paths) <= 2 or not all(
+        isinstance(p, (str, os.PathLike)) and os.path.isfile(p) for p in paths
+    ):
+        raise ValidationError(
+            "cert must be the path of a certificate file (with its key), or a "
+            "(certificate, key) pair of paths to files that exist, got {!r}".format(cert)
+        )
+    files = tuple(os.fspath(p) for p in paths)
+    return files[0] if len(files) == 1 else (files[0], files[1])
+
+
+def _check_proxies(proxies: Any) -> Optional[Dict[str, str]]:
+    if proxies is None:
+        return None
+    if not isinstance(proxies, Mapping):
+        raise ValidationError(
+            "proxies must be a dict such as {{'https': 'http://proxy:3128'}}, got {!r}".format(
+                proxies
+            )
+        )
+    checked = {}
+    for scheme, url in proxies.items():
+        if scheme not in ("http", "https", "all"):
+            raise ValidationError(
+                "proxies keys must be 'http', 'https' or 'all', got {!r}".format(scheme)
+            )
+        checked[scheme] = validate_url(url, "proxies[{!r}]".format(scheme))
+    return checked
+
+
+class TransportBase:
+    """What the two transports share: their settings, limits and derivation.
+
+    Attributes:
+        settings: The client's checked settings.
+        timeout: The ``(connect, read)`` timeout of this transport's calls.
+        policy: The retry rules of this transport's calls.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timeout = settings.timeout
+        self.policy = settings.policy
+        self._owner = True  # closing this transport closes the connections
+
+    def derive(
+        self: "T",
+        *,
+        timeout: Optional[Tuple[float, float]] = None,
+        policy: Optional[RetryPolicy] = None,
+    ) -> "T":
+        """A transport with other limits over the same connections, which it does not own.
+
+        Args:
+            timeout: A new ``(connect, read)`` timeout, or None to keep this one's.
+            policy: New retry rules, or None to keep this one's.
+
+        Returns:
+            The new transport. Closing it does not close the shared connections.
+        """
+        clone = copy.copy(self)
+        clone.timeout = timeout or self.timeout
+        clone.policy = policy or self.policy
+        clone._owner = False
+        return clone
+
+
+T = TypeVar("T", bound=TransportBase)
+TransportT = TypeVar("TransportT", bound=TransportBase)
+C = TypeVar("C", bound="ClientBase[Any]")
+
+
+class ClientBase(Generic[TransportT]):
+    """Everything a client is apart from its methods' I/O.
+
+    Subclasses set ``_transport_class``; it is built with the resolved :class:`Settings`
+    and must offer ``settings``, ``timeout``, ``policy``, ``derive()`` and ``send()``.
+    """
+
+    _transport_class: Any
+    _transport: TransportT
+    _poller: TransportT
+    """The transport of ``wait_for_execution``'s polls: no retries of its own (the wait
+    loop is the retrier, and a retry's sleep could outlast the wait's deadline)."""
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        debug: bool = False,
+        *,
+        access_token: Optional[str] = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        verify: Verify = True,
+        cert: Optional[Cert] = None,
+        proxies: Optional[Mapping[str, str]] = None,
+        session: Any = None,
+    ) -> None:
+        settings = resolve_settings(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            debug,
+            access_token,
+            max_connections,
+            verify,
+            cert,
+            proxies,
+            session,
+        )
+        self._transport = self._transport_class(settings)
+        self._poller = self._no_retry_poller()
+
+    def _no_retry_poller(self) -> TransportT:
+        policy = dataclasses.replace(self._transport.policy, max_retries=0)
+        return self._transport.derive(policy=policy)
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL, without trailing slash."""
+        return self._transport.settings.base_url
+
+    @property
+    def timeout(self) -> Tuple[float, float]:
+        """The ``(connect, read)`` timeout in seconds."""
+        return self._transport.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a safely retryable failure is retried."""
+        return self._transport.policy.max_retries
+
+    def with_options(
+        self: C, *, timeout: Optional[TimeoutArg] = None, max_retries: Optional[int] = None
+    ) -> C:
+        """Return a client with other timeout or retry settings, sharing this one's
+        connection pool and credentials.
+
+        Args:
+            timeout: A number or ``(connect, read)`` pair, or None to keep the current one.
+            max_retries: A retry count, or None to keep the current one.
+
+        Returns:
+            The new client, of the same class. Close the original to close the shared pool.
+
+        Raises:
+            ValidationError: If an argument is invalid.
+
+        Example:
+            >>> patient = client.with_options(timeout=120, max_retries=5)
+        """
+        policy = None
+        if max_retries is not None:
+            policy = dataclasses.replace(
+                self._transport.policy,
+                max_retries=validate_count(max_retries, "max_retries", 0),
+            )
+        clone = copy.copy(self)
+        clone._transport = self._transport.derive(
+            timeout=None if timeout is None else normalize_timeout(timeout), policy=policy
+        )
+        clone._poller = clone._no_retry_poller()
+        return clone
+
+    def _user_token(self, access_token: Optional[str], operation: str) -> str:
+        """The token a flow write sends: the call's, else the client's, else the API key."""
+        if access_token is not None:
+            return validate_secret(access_token, "access_token")
+        settings = self._transport.settings
+        token = settings.access_token or settings.api_key
+        if token is None:
+            raise AuthenticationError(
+                "{} needs a user access token: pass access_token= to the call or to "
+                "{}().".format(operation, type(self).__name__)
+            )
+        return token
+
+    def __repr__(self) -> str:
+        """Show the configuration, with the API key masked."""
+        return "{}(base_url={!r}, api_key={}, timeout={!r}, max_retries={})".format(
+            type(self).__name__,
+            self.base_url,
+            mask_secret(self._transport.settings.api_key),
+            self.timeout,
+            self.max_retries,
+        )

@@ -1,0 +1,212 @@
+"""Waiting for an execution, as a state machine that never touches a socket or a clock.
+
+Both clients drive one :class:`Wait` the same way: ask :meth:`Wait.poll` what to send (the
+operation and the timeouts that fit the time left), send it, hand the execution or the error
+to :meth:`Wait.answered` or :meth:`Wait.failed`, and obey the :class:`Step` they return:
+report progress, then return or raise (:meth:`Step.outcome`), or sleep and poll again. The
+caller passes the clock's reading in, so tests run the whole schedule without sleeping.
+
+The schedule: poll at once, then after 0.25 s, doubling up to ``interval``; never sleep past
+the deadline; ride out transient failures (network, timeouts, 5xx, 429) until the deadline.
+"""
+
+from typing import Any, Callable, NamedTuple, Optional, Tuple
+
+from . import _operations
+from ._operations import Operation
+from .constants import FIRST_POLL_DELAY, STATUS_COMPLETED, TERMINAL_STATUSES
+from .exceptions import (
+    AISpineError,
+    ExecutionError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    ValidationError,
+)
+from .models import Execution
+from .utils import validate_execution_id
+
+__all__ = ["Poll", "Step", "Wait", "check_wait_arguments"]
+
+_MIN_POLL_TIMEOUT = 0.05  # a poll given less than this cannot even connect
+_TRANSIENT = (NetworkError, TimeoutError, RateLimitError, ServerError)
+
+
+class Poll(NamedTuple):
+    """The next request of a wait: send ``operation`` with these limits."""
+
+    operation: "Operation[Execution]"
+    timeout: Tuple[float, float]
+    """``(connect, read)``, each capped by the time left."""
+    total: float
+    """Seconds for the whole request, so that a poll cannot outlive the deadline."""
+
+
+class Step(NamedTuple):
+    """What to do after a poll.
+
+    Attributes:
+        report: An execution to pass to ``on_progress`` first (its status changed), or None.
+        done: Whether the wait is over: then :meth:`outcome` returns or raises.
+        sleep: Otherwise, the seconds to sleep before the next poll.
+    """
+
+    report: Optional[Execution]
+    done: bool
+    sleep: float = 0.0
+    execution: Optional[Execution] = None
+    error: Optional[AISpineError] = None
+
+    def outcome(self) -> Execution:
+        """The completed execution; or raise why the wait ended without one.
+
+        Raises:
+            ExecutionError: The execution failed or was cancelled.
+            TimeoutError: The deadline passed.
+        """
+        if self.error is not None:
+            raise self.error
+        assert self.execution is not None
+        return self.execution
+
+
+class Wait:
+    """The state of one ``wait_for_execution``.
+
+    Args:
+        execution_id: The execution to wait for (checked: a UUID).
+        timeout: Seconds to wait in total.
+        interval: The longest pause between two polls.
+        on_progress: The caller's callback, checked here and called by the driver.
+        http_timeout: The client's ``(connect, read)`` timeout; polls use at most this.
+        now: The clock's reading (``time.monotonic()``) at the start.
+
+    Raises:
+        ValidationError: If an argument is invalid.
+
+    Example:
+        >>> wait = Wait("4ee0c6d2-3e51-4af5-a19c-6117546f9cdc", 10, 2, None, (5.0, 5.0), 0.0)
+        >>> wait.poll(0.0).timeout
+        (5.0, 5.0)
+        >>> step = wait.answered({"status": "running"}, 0.1)
+        >>> step.report["status"], step.done, step.sleep
+        ('running', False, 0.25)
+        >>> wait.answered({"status": "completed"}, 0.4).outcome()["status"]
+        'completed'
+    """
+
+    def __init__(
+        self,
+        execution_id: str,
+        timeout: float,
+        interval: float,
+        on_progress: Optional[Callable[[Execution], Any]],
+        http_timeout: Tuple[float, float],
+        now: float,
+    ) -> None:
+        self.execution_id = validate_execution_id(execution_id)
+        check_wait_arguments(timeout, interval, on_progress)
+        self.operation = _operations.get_execution(self.execution_id)
+        self.timeout = timeout
+        self.interval = interval
+        self.http_timeout = http_timeout
+        self.deadline = now + timeout
+        self.pause = min(FIRST_POLL_DELAY, interval)
+        self.last: Optional[Execution] = None
+        self.last_error: Optional[AISpineError] = None
+
+    def poll(self, now: float) -> Poll:
+        """The next request, with every limit capped by the time left."""
+        remaining = self.deadline - now
+        connect, read = self.http_timeout
+        return Poll(
+            self.operation,
+            (_at_least_min(min(connect, remaining)), _at_least_min(min(read, remaining))),
+            _at_least_min(remaining),
+        )
+
+    def answered(self, execution: Execution, now: float) -> Step:
+        """Take a polled execution: report, finish, or schedule the next poll."""
+        self.last_error = None
+        status = execution.get("status")
+        changed = self.last is None or status != self.last.get("status")
+        self.last = execution
+        report = execution if changed else None
+        if status == STATUS_COMPLETED:
+            return Step(report, True, execution=execution)
+        if status in TERMINAL_STATUSES:
+            error = ExecutionError(
+                "Execution {} {}: {}".format(
+                    self.execution_id, status, execution.get("error_message") or "no error message"
+                ),
+                execution_id=self.execution_id,
+                status=status,
+                execution=dict(execution),
+            )
+            return Step(report, True, error=error)
+        return self._next(report, self.pause, now)
+
+    def failed(self, error: AISpineError, now: float) -> Step:
+        """Take a failed poll: ride out what may pass, raise what will not.
+
+        Raises:
+            AISpineError: ``error`` itself, when asking again cannot help (a 4xx, a bad
+                answer, an unknown execution).
+        """
+        if not isinstance(error, _TRANSIENT) or (
+            isinstance(error, ServerError) and (error.status_code or 500) < 500
+        ):
+            raise error
+        wait = self.pause
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            wait = max(wait, error.retry_after)
+        self.last_error = error
+        return self._next(None, wait, now)
+
+    def _next(self, report: Optional[Execution], wait: float, now: float) -> Step:
+        remaining = self.deadline - now
+        if remaining <= 0:
+            return Step(report, True, error=self._timeout_error())
+        self.pause = min(self.pause * 2, self.interval)
+        return Step(report, False, min(wait, remaining))
+
+    def _timeout_error(self) -> TimeoutError:
+        error = TimeoutError(
+            "Execution {} was still {} after {:g} s{}. It keeps running: wait again, "
+            "or cancel it with cancel_execution().".format(
+                self.execution_id,
+                repr(self.last.get("status")) if self.last else "not seen",
+                self.timeout,
+                "; last poll failed: {}".format(self.last_error) if self.last_error else "",
+            ),
+            timeout=self.timeout,
+            execution=dict(self.last) if self.last is not None else None,
+            execution_id=self.execution_id,
+        )
+        error.__cause__ = self.last_error
+        return error
+
+
+def _at_least_min(seconds: float) -> float:
+    return max(_MIN_POLL_TIMEOUT, seconds)
+
+
+def check_wait_arguments(timeout: Any, interval: Any, on_progress: Any) -> None:
+    """Check the arguments of a wait before anything is sent.
+
+    Raises:
+        ValidationError: If ``timeout`` or ``interval`` is not a positive number of seconds,
+            or ``on_progress`` is not callable.
+    """
+    _require_positive(timeout, "timeout")
+    _require_positive(interval, "interval")
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError("on_progress must be callable, got {!r}".format(on_progress))
+
+
+def _require_positive(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError(
+            "{} must be a positive number of seconds, got {!r}".format(name, value)
+        )

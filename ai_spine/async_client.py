@@ -1,0 +1,615 @@
+"""The :class:`AsyncAISpine` client: :class:`~ai_spine.AISpine` for asyncio, on aiohttp.
+
+The same methods, arguments, defaults, return values, validation, errors, retries and
+timeouts as :class:`~ai_spine.AISpine`, as coroutines. Both describe their calls with
+:mod:`ai_spine._operations` and wait with :mod:`ai_spine._wait`; this one sends through the
+aiohttp transport (:mod:`ai_spine._async`). Install aiohttp with
+``pip install "ai-spine-sdk[async]"``.
+"""
+
+import asyncio
+import inspect
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from . import _operations as ops
+from ._base import ClientBase
+from ._async import AsyncTransport
+from ._wait import Wait, check_wait_arguments
+from .constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from .exceptions import AISpineError
+from .models import (
+    Agent,
+    AgentConfig,
+    Execution,
+    ExecutionResults,
+    ExecutionStart,
+    Flow,
+    Health,
+    Metrics,
+    SystemStatus,
+    User,
+)
+
+__all__ = ["AsyncAISpine"]
+
+ProgressCallback = Callable[[Execution], Any]
+
+
+class AsyncAISpine(ClientBase[AsyncTransport]):
+    """An asyncio client for the AI Spine API: flows, executions, agents and system status.
+
+    Its methods are coroutines; many may run at once on one event loop, sharing one pool of
+    at most ``max_connections`` connections. A client belongs to the event loop it is first
+    used on: using it from another live loop raises ``RuntimeError``.
+
+    Args:
+        api_key: Sent as ``Authorization: Bearer <key>``. Defaults to the ``AI_SPINE_API_KEY``
+            environment variable; None (the server does not require one today) sends no
+            ``Authorization`` header at all.
+        base_url: The server's URL. Defaults to ``AI_SPINE_BASE_URL``, then production.
+        timeout: Seconds to wait for the server: a number, or a ``(connect, read)`` pair.
+            Always on.
+        max_retries: Retries for failures that are safe to retry (see :mod:`ai_spine.retry`);
+            0 turns retrying off. A flow execution is never sent twice.
+        debug: Log every request and retry to stderr (also turned on by ``AI_SPINE_LOG=debug``).
+        access_token: A user access token for the flow operations that need one
+            (``create_flow``, ``update_flow``, ``delete_flow``, ``list_my_flows``).
+        max_connections: Connections kept open to the server at most (default 100): up to
+            this many calls run at once; more wait for a free connection.
+        verify: TLS verification: True (certifi's CA bundle, or ``REQUESTS_CA_BUNDLE``),
+            the path of a CA bundle file or directory, or False to turn it off (logged as a
+            warning: never do this in production).
+        cert: A client certificate: the path of a file holding certificate and key, or a
+            ``(certificate, key)`` pair of paths.
+        proxies: Proxies by scheme (``{"https": "http://proxy:3128"}``); by default the
+            ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` environment variables apply.
+        session: An ``aiohttp.ClientSession`` of your own to send through, with this client's
+            retry and timeout rules. The client never closes it, and leaves its TLS and proxy
+            settings alone unless ``verify``, ``cert`` or ``proxies`` are given.
+
+    Raises:
+        ValidationError: If an argument is invalid.
+
+    Example:
+        >>> from ai_spine import AsyncAISpine
+        >>> async with AsyncAISpine() as client:
+        ...     execution = await client.execute_and_wait("credit_analysis", {"income": 50000})
+        ...     print(execution["output_data"])
+    """
+
+    _transport_class = AsyncTransport
+
+    async def close(self) -> None:
+        """Close the pooled connections. The client can still be used: it reconnects.
+
+        A session passed as ``session=`` is left open: it is yours. A client dropped without
+        closing is closed when it is garbage-collected, without aiohttp's warnings.
+
+        Example:
+            >>> await client.close()
+        """
+        await self._transport.close()
+
+    async def __aenter__(self) -> "AsyncAISpine":
+        """Use the client in an ``async with`` block, which closes it at the end."""
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        """Close the client's connections (see :meth:`close`)."""
+        await self.close()
+
+    # --- Executions -------------------------------------------------------------------------
+
+    async def execute_flow(
+        self,
+        flow_id: str,
+        input_data: Mapping[str, Any],
+        metadata: Optional[Mapping[str, Any]] = None,
+        *,
+        priority: Optional[int] = None,
+        user_id: Optional[str] = None,
+    ) -> ExecutionStart:
+        """Start an execution of a flow. It runs in the background: poll it, or use
+        :meth:`wait_for_execution` / :meth:`execute_and_wait`.
+
+        The request is sent once: it is retried only when the connection failed before
+        sending, or on a 429 (refused, not run), so a flow never runs twice.
+
+        Args:
+            flow_id: The flow to run.
+            input_data: The flow's input, a JSON-serialisable dict.
+            metadata: Optional JSON-serialisable dict stored with the request.
+            priority: Optional priority from 0 to 10.
+            user_id: Optional id of the user the execution is for.
+
+        Returns:
+            ``{"execution_id": ..., "status": "pending", ...}``.
+
+        Raises:
+            ValidationError: If an argument is invalid (nothing is sent).
+            NotFoundError: If the flow does not exist.
+            ExecutionError: If the server refused to start the execution.
+            AISpineError: Any other failure; see :mod:`ai_spine.exceptions`.
+
+        Example:
+            >>> started = await client.execute_flow("credit_analysis", {"income": 50000})
+            >>> started["execution_id"]
+            '4ee0c6d2-3e51-4af5-a19c-6117546f9cdc'
+        """
+        return await self._transport.send(
+            ops.execute_flow(flow_id, input_data, metadata, priority, user_id)
+        )
+
+    async def get_execution(self, execution_id: str) -> Execution:
+        """Fetch an execution's current state.
+
+        Args:
+            execution_id: The execution's UUID.
+
+        Returns:
+            The execution: ``status``, ``input_data``, ``output_data``, ``error_message``...
+
+        Raises:
+            ValidationError: If ``execution_id`` is not a UUID (nothing is sent).
+            NotFoundError: If there is no such execution.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_execution(started["execution_id"]))["status"]
+            'running'
+        """
+        return await self._transport.send(ops.get_execution(execution_id))
+
+    async def wait_for_execution(
+        self,
+        execution_id: str,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        interval: float = DEFAULT_POLL_INTERVAL,
+        *,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> Execution:
+        """Poll an execution until it finishes, and return it once ``completed``.
+
+        Polls at once, then after 0.25 s, doubling up to ``interval``. Never sleeps past the
+        deadline, and each poll's HTTP timeout is bounded by the time left. Transient poll
+        failures (network, timeouts, 5xx, 429) are ridden out until the deadline.
+
+        Args:
+            execution_id: The execution's UUID.
+            timeout: Seconds to wait in total.
+            interval: The longest pause between two polls, in seconds.
+            on_progress: Called with the execution whenever its status changes (including
+                the first status seen); a coroutine function is awaited.
+
+        Returns:
+            The completed execution; its result is in ``output_data``.
+
+        Raises:
+            ValidationError: If an argument is invalid (nothing is sent).
+            ExecutionError: If the execution ended ``failed`` or ``cancelled``
+                (``.execution_id``, ``.status``, ``.execution``).
+            TimeoutError: If it had not finished at the deadline (``.execution`` is the last
+                state seen). The execution goes on; wait again or cancel it.
+            NotFoundError: If there is no such execution.
+            AISpineError: Any other non-transient failure.
+
+        Example:
+            >>> done = await client.wait_for_execution(started["execution_id"], timeout=60,
+            ...                                  on_progress=lambda e: print(e["status"]))
+        """
+        wait = Wait(execution_id, timeout, interval, on_progress, self.timeout, time.monotonic())
+        while True:
+            try:
+                execution = await self._poller.send(*wait.poll(time.monotonic()))
+            except AISpineError as error:
+                step = wait.failed(error, time.monotonic())
+            else:
+                step = wait.answered(execution, time.monotonic())
+            if step.report is not None and on_progress is not None:
+                reported = on_progress(step.report)
+                if inspect.isawaitable(reported):
+                    await reported
+            if step.done:
+                return step.outcome()
+            await asyncio.sleep(step.sleep)
+
+    async def execute_and_wait(
+        self,
+        flow_id: str,
+        input_data: Mapping[str, Any],
+        metadata: Optional[Mapping[str, Any]] = None,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        interval: float = DEFAULT_POLL_INTERVAL,
+        *,
+        priority: Optional[int] = None,
+        user_id: Optional[str] = None,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> Execution:
+        """Start an execution and wait for it: :meth:`execute_flow` then
+        :meth:`wait_for_execution`.
+
+        Args:
+            flow_id: The flow to run.
+            input_data: The flow's input, a JSON-serialisable dict.
+            metadata: Optional JSON-serialisable dict stored with the request.
+            timeout: Seconds to wait for the execution to finish.
+            interval: The longest pause between two polls, in seconds.
+            priority: Optional priority from 0 to 10.
+            user_id: Optional id of the user the execution is for.
+            on_progress: Called with the execution whenever its status changes.
+
+        Returns:
+            The completed execution.
+
+        Raises:
+            ValidationError: If an argument is invalid (nothing is sent).
+            NotFoundError: If the flow does not exist.
+            ExecutionError: If the execution failed, was cancelled or did not start.
+            TimeoutError: If it had not finished within ``timeout``.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> done = await client.execute_and_wait("credit_analysis", {"income": 50000})
+            >>> done["output_data"]
+        """
+        check_wait_arguments(timeout, interval, on_progress)
+        started = await self.execute_flow(
+            flow_id, input_data, metadata, priority=priority, user_id=user_id
+        )
+        return await self.wait_for_execution(
+            started["execution_id"], timeout, interval, on_progress=on_progress
+        )
+
+    async def cancel_execution(self, execution_id: str) -> Dict[str, Any]:
+        """Ask the server to cancel a running execution.
+
+        The server marks it ``cancelled`` but does not stop the node in flight: when the
+        remaining nodes finish, the status may still turn ``completed`` or ``failed``.
+
+        Args:
+            execution_id: The execution's UUID.
+
+        Returns:
+            ``{"message": "Execution cancelled successfully"}``.
+
+        Raises:
+            ValidationError: If ``execution_id`` is not a UUID (nothing is sent).
+            NotFoundError: If there is no such execution or it is not running.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.cancel_execution(started["execution_id"])
+            {'message': 'Execution cancelled successfully'}
+        """
+        return await self._transport.send(ops.cancel_execution(execution_id))
+
+    async def list_executions(self, limit: int = 20, offset: int = 0) -> List[Execution]:
+        """List executions, newest first.
+
+        Args:
+            limit: How many to return, at least 1.
+            offset: How many of the newest to skip.
+
+        Returns:
+            The executions.
+
+        Raises:
+            ValidationError: If ``limit`` or ``offset`` is invalid (nothing is sent).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> [e["status"] for e in await client.list_executions(limit=5)]
+        """
+        return await self._transport.send(ops.list_executions(limit, offset))
+
+    async def get_execution_results(self, execution_id: str) -> ExecutionResults:
+        """Fetch an execution together with the result of each node that ran.
+
+        Args:
+            execution_id: The execution's UUID.
+
+        Returns:
+            ``{"execution": {...}, "node_results": [...]}``.
+
+        Raises:
+            ValidationError: If ``execution_id`` is not a UUID (nothing is sent).
+            NotFoundError: If there is no such execution.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> results = await client.get_execution_results(eid)
+            >>> [n["node_id"] for n in results["node_results"]]
+        """
+        return await self._transport.send(ops.get_execution_results(execution_id))
+
+    # --- Flows ------------------------------------------------------------------------------
+
+    async def list_flows(self) -> List[Flow]:
+        """List the flows visible to this client.
+
+        Returns:
+            The flows.
+
+        Raises:
+            AISpineError: On failure.
+
+        Example:
+            >>> [f["flow_id"] for f in await client.list_flows()]
+        """
+        return await self._transport.send(ops.list_flows())
+
+    async def get_flow(self, flow_id: str) -> Flow:
+        """Fetch one flow's definition.
+
+        Args:
+            flow_id: The flow's id.
+
+        Returns:
+            The flow: ``nodes``, ``entry_point``, ``exit_points``...
+
+        Raises:
+            ValidationError: If ``flow_id`` is invalid (nothing is sent).
+            NotFoundError: If there is no such flow.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_flow("credit_analysis"))["entry_point"]
+        """
+        return await self._transport.send(ops.get_flow(flow_id))
+
+    async def create_flow(
+        self, flow: Mapping[str, Any], *, access_token: Optional[str] = None
+    ) -> Flow:
+        """Create a flow. Needs a user access token.
+
+        Args:
+            flow: The definition: ``flow_id``, ``name``, ``description``, ``nodes``,
+                ``entry_point`` and optionally ``exit_points``, ``version``, ``metadata``.
+            access_token: The user's token; defaults to the client's ``access_token``,
+                then its API key.
+
+        Returns:
+            The created flow.
+
+        Raises:
+            ValidationError: If the flow is invalid, locally or for the server.
+            AuthenticationError: If there is no token, or it was rejected.
+            ConflictError: If a flow with that id exists.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.create_flow({"flow_id": "f", "name": "F", "description": "...",
+            ...                     "nodes": [...], "entry_point": "a"}, access_token=token)
+        """
+        token = self._user_token(access_token, "create_flow")
+        return await self._transport.send(ops.create_flow(flow, token))
+
+    async def update_flow(
+        self, flow_id: str, flow: Mapping[str, Any], *, access_token: Optional[str] = None
+    ) -> Flow:
+        """Replace a flow's definition (the server bumps its version). Needs a user token.
+
+        Args:
+            flow_id: The flow to update.
+            flow: The full new definition; its ``flow_id``, if given, must equal ``flow_id``.
+            access_token: The user's token; defaults as for :meth:`create_flow`.
+
+        Returns:
+            The updated flow.
+
+        Raises:
+            ValidationError: If the flow is invalid, locally or for the server.
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the flow belongs to someone else.
+            NotFoundError: If there is no such flow.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.update_flow("f", {**flow, "description": "v2"}, access_token=token)
+        """
+        token = self._user_token(access_token, "update_flow")
+        return await self._transport.send(ops.update_flow(flow_id, flow, token))
+
+    async def delete_flow(
+        self, flow_id: str, *, access_token: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Delete a flow you own. Needs a user access token.
+
+        Args:
+            flow_id: The flow to delete.
+            access_token: The user's token; defaults as for :meth:`create_flow`.
+
+        Returns:
+            The server's confirmation, ``{"message": ..., "status": "deleted"}``.
+
+        Raises:
+            ValidationError: If ``flow_id`` is invalid (nothing is sent).
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the flow is someone else's, or a system flow.
+            NotFoundError: If there is no such flow.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.delete_flow("f", access_token=token))["status"]
+            'deleted'
+        """
+        token = self._user_token(access_token, "delete_flow")
+        return await self._transport.send(ops.delete_flow(flow_id, token))
+
+    async def list_my_flows(self, *, access_token: Optional[str] = None) -> List[Flow]:
+        """List the flows created by the token's user.
+
+        Args:
+            access_token: The user's token; defaults as for :meth:`create_flow`.
+
+        Returns:
+            The user's flows.
+
+        Raises:
+            AuthenticationError: If there is no token, or it was rejected.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> [f["flow_id"] for f in await client.list_my_flows(access_token=token)]
+        """
+        token = self._user_token(access_token, "list_my_flows")
+        return await self._transport.send(ops.list_my_flows(token))
+
+    # --- Agents -----------------------------------------------------------------------------
+
+    async def list_agents(self) -> List[Agent]:
+        """List the registered agents.
+
+        Returns:
+            The agents.
+
+        Raises:
+            AISpineError: On failure.
+
+        Example:
+            >>> [a["agent_id"] for a in await client.list_agents()]
+        """
+        return await self._transport.send(ops.list_agents())
+
+    async def get_agent(self, agent_id: str) -> Agent:
+        """Fetch one agent.
+
+        Args:
+            agent_id: The agent's id.
+
+        Returns:
+            The agent.
+
+        Raises:
+            ValidationError: If ``agent_id`` is invalid (nothing is sent).
+            NotFoundError: If there is no such agent.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_agent("sentiment"))["endpoint"]
+        """
+        return await self._transport.send(ops.get_agent(agent_id))
+
+    async def create_agent(self, agent_config: AgentConfig) -> Agent:
+        """Register an agent; an agent with the same ``agent_id`` is replaced.
+
+        The whole config is checked before sending, because the server answers a 500 for a
+        missing field or a bad ``agent_type``.
+
+        Args:
+            agent_config: ``agent_id``, ``name``, ``description``, ``endpoint`` (an http(s)
+                URL whose ``/execute`` the server will POST to), ``capabilities`` (a list of
+                strings), ``agent_type`` (``input``, ``processor``, ``output`` or
+                ``conditional``), and optionally ``is_active``.
+
+        Returns:
+            The registered agent.
+
+        Raises:
+            ValidationError: If the config is invalid (nothing is sent).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.create_agent({"agent_id": "echo", "name": "Echo", "description": "...",
+            ...     "endpoint": "http://127.0.0.1:9000/echo", "capabilities": ["echo"],
+            ...     "agent_type": "processor"})
+        """
+        return await self._transport.send(ops.create_agent(agent_config))
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        """Unregister an agent.
+
+        Args:
+            agent_id: The agent's id.
+
+        Returns:
+            True if it was deleted, False if it did not exist. (If the connection broke after
+            the server deleted it, the automatic retry finds nothing and returns False.)
+
+        Raises:
+            ValidationError: If ``agent_id`` is invalid (nothing is sent).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.delete_agent("echo")
+            True
+        """
+        return await self._transport.send(ops.delete_agent(agent_id))
+
+    # --- System -----------------------------------------------------------------------------
+
+    async def health_check(self) -> Health:
+        """Check that the server is up.
+
+        Returns:
+            ``{"status": "healthy", "timestamp": <epoch>, ...}``.
+
+        Raises:
+            AISpineError: If the server cannot be reached or is failing.
+
+        Example:
+            >>> (await client.health_check())["status"]
+            'healthy'
+        """
+        return await self._transport.send(ops.health_check())
+
+    async def get_metrics(self) -> Metrics:
+        """Fetch execution counts and timings.
+
+        Returns:
+            ``total_executions``, ``successful_executions``, ``failed_executions``...
+
+        Raises:
+            AISpineError: On failure.
+
+        Example:
+            >>> (await client.get_metrics())["total_executions"]
+        """
+        return await self._transport.send(ops.get_metrics())
+
+    async def get_status(self) -> SystemStatus:
+        """Fetch the status of the server's components and its agent and flow counts.
+
+        Returns:
+            ``{"status": "operational", "components": {...}, "agents": {...}, ...}``.
+
+        Raises:
+            AISpineError: On failure.
+
+        Example:
+            >>> (await client.get_status())["status"]
+            'operational'
+        """
+        return await self._transport.send(ops.get_status())
+
+    async def get_current_user(self) -> User:
+        """Fetch the user the API key belongs to.
+
+        Returns:
+            ``id``, ``email``, ``name``, ``organization``, ``credits``, ``rate_limit``.
+
+        Raises:
+            AuthenticationError: If the key is missing or wrong (when the server checks).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_current_user())["email"]
+        """
+        return await self._transport.send(ops.get_current_user())
+
+    async def check_credits(self) -> int:
+        """Return the current user's remaining credits.
+
+        Returns:
+            The credits.
+
+        Raises:
+            AuthenticationError: If the key is missing or wrong (when the server checks).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.check_credits()
+            999999
+        """
+        return await self._transport.send(ops.check_credits())
