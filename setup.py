@@ -73,6 +73,14 @@ setup(
     zip_safe=False,
     python_requires=">=3.7",
     install_requires=read_requirements(),
+    # AsyncAISpine: pip install "ai-spine-sdk[async]". Each Python gets an aiohttp that
+    # supports it (3.8.x is the last for 3.7, 3.10.x the last for 3.8).
+    extras_require={
+        "async": [
+            'aiohttp>=3.8.6,<4; python_version < "3.8"',
+            'aiohttp>=3.10.11,<4; python_version >= "3.8"',
+        ]
+    },
     entry_points={"console_scripts": ["ai-spine = ai_spine.cli:main"]},
     keywords=["ai-spine", "sdk", "agents", "flows", "api-client"],
     classifiers=[

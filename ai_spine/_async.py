@@ -101,15 +101,20 @@ class _Pool:
 
 
 def _close_abandoned(session: Any) -> None:
-    # Runs when a client is garbage-collected (or at exit) with its session open. Closing the
-    # sockets synchronously and detaching them leaves aiohttp nothing to report unclosed.
+    # Runs when a client is garbage-collected (or at exit) with its session open, or is used
+    # again after the loop it was bound to has ended. Closing the sockets synchronously and
+    # detaching them leaves aiohttp nothing to report unclosed.
     connector = session.connector
     session.detach()
-    if connector is not None:
-        try:
-            connector._close()
-        except Exception:  # pragma: no cover - the loop may be closed or gone
-            pass
+    if connector is None:
+        return
+    try:
+        # Closes the sockets at once, unlike the awaitable close(). On a loop that has ended
+        # it can only mark the connector closed: asyncio leaves such transports to the garbage
+        # collector (a ResourceWarning, silent by default).
+        connector._close()
+    except Exception:  # pragma: no cover - a private aiohttp method: best effort
+        pass
 
 
 class AsyncTransport(TransportBase):

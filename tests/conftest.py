@@ -1,8 +1,12 @@
 """Fixtures shared by the unit tests: recorded server answers, a mocked HTTP layer, and
 sleeps that are recorded instead of slept (so retry and polling tests run instantly)."""
 
+import asyncio
 import copy
+import functools
+import inspect
 import json
+import threading
 import types
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
@@ -10,7 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 import responses
 
-from ai_spine import AISpine
+from ai_spine import AISpine, AsyncAISpine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "https://api.example.test"
@@ -74,3 +78,84 @@ def client(monkeypatch: pytest.MonkeyPatch, sleeps: List[float]) -> Iterator[AIS
         monkeypatch.delenv(name, raising=False)
     with AISpine(base_url=BASE_URL) as sdk:
         yield sdk
+
+
+# --- Both clients, one test ------------------------------------------------------------------
+
+
+class BlockingAsync:
+    """An :class:`AsyncAISpine` driven from synchronous test code.
+
+    Every coroutine method runs on one background event loop and blocks until done, so a
+    behaviour test written against ``AISpine`` runs unchanged against the async client.
+    """
+
+    def __init__(self, client: AsyncAISpine, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self.loop = loop
+
+    def run(self, awaitable: Any) -> Any:
+        """Run a coroutine on the client's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(awaitable, self.loop).result(timeout=120)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.client, name)
+        if name == "with_options":
+            return lambda **kw: BlockingAsync(value(**kw), self.loop)
+        if inspect.iscoroutinefunction(value):
+            return functools.wraps(value)(lambda *a, **kw: self.run(value(*a, **kw)))
+        return value
+
+    def __enter__(self) -> "BlockingAsync":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.run(self.client.close())
+
+    def __repr__(self) -> str:
+        return "BlockingAsync({!r})".format(self.client)
+
+
+@pytest.fixture(scope="session")
+def loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a background thread for the whole session."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="async-client-loop", daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def new_client(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``new_client(kind, **kwargs)``: an ``AISpine`` (``"sync"``) or an ``AsyncAISpine``
+    wrapped in :class:`BlockingAsync` (``"async"``), built with ``kwargs``."""
+
+    def build(kind: str, **kwargs: Any) -> Any:
+        if kind == "sync":
+            return AISpine(**kwargs)
+        return BlockingAsync(AsyncAISpine(**kwargs), request.getfixturevalue("loop_thread"))
+
+    return build
+
+
+@pytest.fixture(params=["sync", "async"])
+def client_kind(request: pytest.FixtureRequest) -> str:
+    """Runs the test once with AISpine and once with AsyncAISpine."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(client_kind: str, new_client: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """Build clients of the kind under test; they are closed after the test."""
+    made: List[Any] = []
+
+    def make(**kwargs: Any) -> Any:
+        made.append(new_client(client_kind, **kwargs))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.__exit__(None, None, None)

@@ -238,6 +238,8 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         self._thread: Optional[threading.Thread] = None
         self._connections: Set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.accepted = 0
+        """TCP connections accepted so far."""
         super().__init__((host, port), _Handler)
 
     def server_bind(self) -> None:
@@ -286,6 +288,7 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         """Remember (or forget) an open client connection so stop() can close it."""
         with self._connections_lock:
             if add:
+                self.accepted += 1
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)

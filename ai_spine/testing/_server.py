@@ -119,6 +119,16 @@ class LocalAISpine:
         return self._running_http().server_port
 
     @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections the server has accepted since it started: how well a
+        client reuses its pooled connections.
+
+        Raises:
+            RuntimeError: When the server is not running.
+        """
+        return self._running_http().accepted
+
+    @property
     def api_key(self) -> Optional[str]:
         """The API key the server enforces, or None."""
         return self._auth.api_key

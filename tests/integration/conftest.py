@@ -10,7 +10,7 @@ The suite writes to the deployment, so production is refused unless
 
 import os
 import uuid
-from typing import Any, Dict, Iterator, List, NamedTuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple
 
 import pytest
 
@@ -64,9 +64,17 @@ def demo_agents() -> Iterator[DemoAgents]:
         yield agents
 
 
-@pytest.fixture(scope="session")
-def client(base_url: str) -> Iterator[AISpine]:
-    with AISpine(base_url=base_url, api_key=os.environ.get("AI_SPINE_API_KEY"), timeout=10) as sdk:
+@pytest.fixture(scope="session", params=["sync", "async"])
+def client(
+    base_url: str, request: pytest.FixtureRequest, new_client: Callable[..., Any]
+) -> Iterator[AISpine]:
+    """The client under test: every integration test runs with AISpine, then AsyncAISpine."""
+    with new_client(
+        request.param,
+        base_url=base_url,
+        api_key=os.environ.get("AI_SPINE_API_KEY"),
+        timeout=10,
+    ) as sdk:
         yield sdk
 
 

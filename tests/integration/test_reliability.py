@@ -1,7 +1,7 @@
 """The SDK against a misbehaving server: the local server's fault injection and request log
 show what went over the wire, so "sent once" and "retried" are checked, not assumed."""
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -29,9 +29,9 @@ def server() -> Iterator[LocalAISpine]:
 
 
 @pytest.fixture
-def sdk(server: LocalAISpine) -> Iterator[AISpine]:
-    with AISpine(base_url=server.url, timeout=(2, 2)) as client:
-        yield client
+def sdk(server: LocalAISpine, make_client: Callable[..., Any]) -> AISpine:
+    """The client under test: AISpine, then AsyncAISpine (see tests/conftest.py)."""
+    return make_client(base_url=server.url, timeout=(2, 2))  # type: ignore[no-any-return]
 
 
 def executions_started(server: LocalAISpine) -> int:
@@ -90,9 +90,11 @@ def test_a_long_retry_after_fails_at_once(server: LocalAISpine, sdk: AISpine) ->
     assert len(server.requests_to("GET", "/status")) == 1
 
 
-def test_exhausted_retries_give_the_typed_error(server: LocalAISpine) -> None:
+def test_exhausted_retries_give_the_typed_error(
+    server: LocalAISpine, make_client: Callable[..., Any]
+) -> None:
     server.inject_fault("GET", "/metrics", status=503, times=None, headers={"Retry-After": "0"})
-    with AISpine(base_url=server.url, max_retries=2) as client:
+    with make_client(base_url=server.url, max_retries=2) as client:
         with pytest.raises(ServerError) as caught:
             client.get_metrics()
     assert caught.value.status_code == 503
@@ -138,17 +140,17 @@ def test_invalid_arguments_send_nothing(server: LocalAISpine, sdk: AISpine) -> N
     assert server.requests == []
 
 
-def test_api_key_enforcement() -> None:
+def test_api_key_enforcement(make_client: Callable[..., Any]) -> None:
     with LocalAISpine(api_key="sk-test") as server:
-        with AISpine(base_url=server.url) as anonymous:
+        with make_client(base_url=server.url) as anonymous:
             with pytest.raises(AuthenticationError, match="Missing API key"):
                 anonymous.list_flows()
             assert "authorization" not in server.requests[-1].headers
             assert anonymous.health_check()["status"] == "healthy"
-        with AISpine(base_url=server.url, api_key="wrong") as wrong:
+        with make_client(base_url=server.url, api_key="wrong") as wrong:
             with pytest.raises(AuthenticationError, match="Invalid API key"):
                 wrong.get_status()
-        with AISpine(base_url=server.url, api_key="sk-test") as keyed:
+        with make_client(base_url=server.url, api_key="sk-test") as keyed:
             assert keyed.get_status()["status"] == "operational"
             assert keyed.get_current_user()["id"] == "master"
             assert server.requests[-1].headers["authorization"] == "Bearer sk-test"

@@ -1,0 +1,427 @@
+"""AsyncAISpine: the twin of AISpine, and what only an asyncio client must get right.
+
+The behaviour both clients share (every method, error, retry and wait) is tested against both
+in tests/integration (the ``client`` and ``make_client`` fixtures run each test with each
+client). Here: that the two surfaces are the same, the optional aiohttp dependency, event
+loops, cancellation, garbage collection, pooling and the transport options.
+"""
+
+import asyncio
+import gc
+import inspect
+import logging
+import ssl
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, Iterator, List
+
+import aiohttp
+import pytest
+
+from ai_spine import AISpine, AsyncAISpine, ExecutionError, NetworkError, ValidationError
+from ai_spine._async import classify, proxy_for, tls_context
+from ai_spine._protocol import Failure
+from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
+
+APPLICANT = {"text": "great references", "income": 85000, "debt": 9000}
+RUNNING = {
+    "execution_id": "4ee0c6d2-3e51-4af5-a19c-6117546f9cdc",
+    "flow_id": DEMO_FLOW_ID,
+    "status": "running",
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalAISpine]:
+    with LocalAISpine(with_demo_agents=True) as local:
+        yield local
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AI_SPINE_API_KEY", "AI_SPINE_BASE_URL", "AI_SPINE_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(coroutine: Any) -> Any:
+    """Run a coroutine on a fresh event loop that reports anything left unclosed."""
+    reports: List[Dict[str, Any]] = []
+
+    async def main() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: reports.append(context))
+        try:
+            return await coroutine
+        finally:
+            gc.collect()
+            await asyncio.sleep(0)  # let closed transports finish closing
+
+    result = asyncio.run(main())
+    assert reports == [], reports
+    return result
+
+
+# --- One surface ------------------------------------------------------------------------------
+
+
+def public_methods(cls: type) -> Dict[str, Any]:
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls)
+        if not name.startswith("_") and callable(member)
+    }
+
+
+def test_every_public_method_has_an_async_twin_with_the_same_parameters() -> None:
+    sync, asynchronous = public_methods(AISpine), public_methods(AsyncAISpine)
+    assert set(sync) == set(asynchronous)
+    assert len(sync) >= 24
+    for name, method in sync.items():
+        twin = asynchronous[name]
+        parameters = inspect.signature(method).parameters
+        twin_parameters = inspect.signature(twin).parameters
+        assert [(p.name, p.kind, p.default) for p in parameters.values()] == [
+            (p.name, p.kind, p.default) for p in twin_parameters.values()
+        ], name
+        # with_options returns a client at once; everything that talks to the server awaits.
+        assert inspect.iscoroutinefunction(twin) == (name != "with_options"), name
+    constructor = inspect.signature(AISpine.__init__).parameters
+    assert constructor == inspect.signature(AsyncAISpine.__init__).parameters
+    assert list(constructor)[1:6] == ["api_key", "base_url", "timeout", "max_retries", "debug"]
+    assert {"max_connections", "verify", "cert", "proxies", "session"} <= set(constructor)
+
+
+def test_both_clients_read_the_same_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_SPINE_API_KEY", "sk-env")
+    monkeypatch.setenv("AI_SPINE_BASE_URL", "http://127.0.0.1:9/")
+    for client in (AISpine(), AsyncAISpine()):
+        assert client.base_url == "http://127.0.0.1:9"
+        assert client._transport.settings.api_key == "sk-env"
+        assert repr(client).endswith(
+            "(base_url='http://127.0.0.1:9', api_key='***', timeout=(30.0, 30.0), max_retries=3)"
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"max_connections": 0}, "max_connections must be an integer >= 1"),
+        ({"max_connections": True}, "max_connections"),
+        ({"verify": "/no/such/bundle.pem"}, "verify must be True, False, or the path"),
+        ({"verify": 1}, "verify"),
+        ({"cert": "/no/such/cert.pem"}, "cert must be the path"),
+        ({"proxies": "http://proxy"}, "proxies must be a dict"),
+        ({"proxies": {"ftp": "http://proxy:1"}}, "proxies keys must be"),
+        ({"proxies": {"https": "proxy:1"}}, "proxies['https'] must be an http"),
+        ({"session": object()}, "session must be"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+    ],
+)
+def test_both_clients_refuse_bad_transport_options(kwargs: Dict[str, Any], fragment: str) -> None:
+    for cls in (AISpine, AsyncAISpine):
+        with pytest.raises(ValidationError, match=fragment.replace("[", "\\[").replace("(", "\\(")):
+            cls(base_url="http://127.0.0.1:9", **kwargs)
+
+
+def test_verify_false_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="ai_spine"):
+        AsyncAISpine(base_url="http://127.0.0.1:9", verify=False)
+    assert "TLS certificate verification is OFF" in caplog.text
+
+
+# --- The optional dependency ------------------------------------------------------------------
+
+
+def python(code: str) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_import_ai_spine_never_imports_aiohttp() -> None:
+    done = python(
+        "import sys, ai_spine; from ai_spine import AISpine\n"
+        "assert 'aiohttp' not in sys.modules and 'ai_spine.async_client' not in sys.modules\n"
+        "from ai_spine import AsyncAISpine\n"
+        "print('aiohttp' in sys.modules)"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"  # looked up on purpose: now it is loaded
+
+
+def test_without_aiohttp_the_client_says_which_extra_to_install() -> None:
+    done = python(
+        "import sys\n"
+        "sys.modules['aiohttp'] = None  # as if it were not installed\n"
+        "from ai_spine import AsyncAISpine\n"
+        "try:\n"
+        "    AsyncAISpine()\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'AsyncAISpine needs aiohttp: pip install "ai-spine-sdk[async]"'
+
+
+# --- Pooling ----------------------------------------------------------------------------------
+
+
+def test_500_concurrent_calls_share_at_most_max_connections(server: LocalAISpine) -> None:
+    started = AISpine(base_url=server.url).execute_flow(DEMO_FLOW_ID, APPLICANT)
+
+    async def fan_out() -> List[Any]:
+        async with AsyncAISpine(base_url=server.url, max_connections=20) as client:
+            calls = [client.get_execution(started["execution_id"]) for _ in range(500)]
+            return await asyncio.gather(*calls)
+
+    before = server.connections_accepted
+    executions = run(fan_out())
+    assert len(executions) == 500
+    assert {e["execution_id"] for e in executions} == {started["execution_id"]}
+    assert 1 <= server.connections_accepted - before <= 20
+
+
+def test_64_threads_on_one_sync_client_never_overflow_its_pool(
+    server: LocalAISpine, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = server.connections_accepted
+    barrier = threading.Barrier(64)
+    with AISpine(base_url=server.url, max_connections=64) as client:
+
+        def call(_: int) -> str:
+            barrier.wait(10)
+            return client.health_check()["status"]
+
+        with caplog.at_level(logging.WARNING, logger="urllib3"):
+            with ThreadPoolExecutor(max_workers=64) as pool:
+                assert set(pool.map(call, range(64 * 4))) == {"healthy"}
+    assert "Connection pool is full" not in caplog.text
+    assert server.connections_accepted - before <= 64
+
+
+# --- Event loops, cancellation, closing -------------------------------------------------------
+
+
+def test_an_unclosed_client_is_collected_without_any_report(server: LocalAISpine) -> None:
+    async def abandon() -> None:
+        client = AsyncAISpine(base_url=server.url)
+        assert (await client.health_check())["status"] == "healthy"
+        del client  # never closed: garbage collection must close it quietly
+
+    run(abandon())
+
+
+# A loop that ended with the client's sockets open cannot close them any more: asyncio leaves
+# them to the garbage collector with a ResourceWarning (silent outside tests). What matters is
+# that the client works on the next loop and aiohttp reports nothing unclosed (run() checks).
+LEFT_OPEN = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@LEFT_OPEN
+def test_a_client_left_open_when_its_loop_ended_works_on_the_next_loop(
+    server: LocalAISpine,
+) -> None:
+    client = AsyncAISpine(base_url=server.url)
+    assert run(client.health_check())["status"] == "healthy"
+    assert run(client.health_check())["status"] == "healthy"  # a new asyncio.run(): new loop
+    run(client.close())
+
+
+@LEFT_OPEN
+def test_a_client_bound_to_a_live_loop_refuses_another(
+    server: LocalAISpine, loop_thread: asyncio.AbstractEventLoop
+) -> None:
+    client = AsyncAISpine(base_url=server.url)
+    first = asyncio.run_coroutine_threadsafe(client.health_check(), loop_thread)
+    assert first.result(10)["status"] == "healthy"
+    with pytest.raises(RuntimeError, match="bound to another event loop"):
+        asyncio.run(client.health_check())
+    asyncio.run_coroutine_threadsafe(client.close(), loop_thread).result(10)
+    assert run(client.health_check())["status"] == "healthy"  # closed: free to move
+    run(client.close())
+
+
+def test_close_is_idempotent_and_the_client_reconnects(server: LocalAISpine) -> None:
+    async def scenario() -> None:
+        client = AsyncAISpine(base_url=server.url)
+        await client.close()  # before any use
+        assert (await client.get_status())["status"] == "operational"
+        patient = client.with_options(timeout=60)
+        await patient.close()  # a derived client does not own the session
+        assert (await client.health_check())["status"] == "healthy"
+        await client.close()
+        await client.close()
+        assert (await client.health_check())["status"] == "healthy"
+        await client.close()
+
+    run(scenario())
+
+
+def test_cancelling_a_wait_stops_polling_at_once(server: LocalAISpine) -> None:
+    path = "/api/v1/executions/" + RUNNING["execution_id"]
+    server.inject_fault("GET", path, status=200, body=RUNNING, times=None)
+
+    async def cancel_while_waiting() -> int:
+        async with AsyncAISpine(base_url=server.url) as client:
+            task = asyncio.ensure_future(
+                client.wait_for_execution(RUNNING["execution_id"], timeout=60, interval=0.05)
+            )
+            while len(server.requests_to("GET", path)) < 3:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            polls = len(server.requests_to("GET", path))
+            await asyncio.sleep(0.3)  # six intervals: a live loop would have polled again
+            assert len(server.requests_to("GET", path)) == polls
+            return polls
+
+    try:
+        assert run(cancel_while_waiting()) >= 3
+    finally:
+        server.clear_faults()
+
+
+def test_progress_callbacks_may_be_coroutines(server: LocalAISpine) -> None:
+    seen: List[str] = []
+
+    async def report(execution: Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(execution["status"])
+
+    async def scenario() -> Any:
+        async with AsyncAISpine(base_url=server.url) as client:
+            return await client.execute_and_wait(
+                DEMO_FLOW_ID, APPLICANT, timeout=20, interval=0.05, on_progress=report
+            )
+
+    assert run(scenario())["status"] == "completed"
+    assert seen[-1] == "completed" and len(seen) == len(set(seen))
+
+
+def test_a_failed_execution_raises_execution_error(server: LocalAISpine) -> None:
+    failed = dict(RUNNING, status="failed", error_message="agent exploded")
+    server.inject_fault(
+        "GET", "/api/v1/executions/" + RUNNING["execution_id"], status=200, body=failed
+    )
+
+    async def scenario() -> None:
+        async with AsyncAISpine(base_url=server.url) as client:
+            with pytest.raises(ExecutionError, match="agent exploded") as caught:
+                await client.wait_for_execution(RUNNING["execution_id"], timeout=5)
+            assert caught.value.status == "failed"
+
+    run(scenario())
+
+
+# --- A session of the user's own --------------------------------------------------------------
+
+
+def test_a_users_aiohttp_session_is_used_and_never_closed(server: LocalAISpine) -> None:
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            async with AsyncAISpine(base_url=server.url, session=session) as client:
+                server.inject_fault("GET", "/health", status=503, headers={"Retry-After": "0"})
+                assert (await client.health_check())["status"] == "healthy"  # our retries
+            assert not session.closed
+            async with session.get(server.url + "/health") as response:
+                assert response.status == 200
+
+    server.clear_requests()
+    run(scenario())
+    assert len(server.requests_to("GET", "/health")) == 3
+
+
+def test_a_users_requests_session_is_used_and_never_closed(server: LocalAISpine) -> None:
+    import requests
+
+    with requests.Session() as session:
+        session.headers["X-Trace"] = "mine"
+        with AISpine(base_url=server.url, session=session) as client:
+            assert client.health_check()["status"] == "healthy"
+        assert server.requests[-1].headers["x-trace"] == "mine"
+        assert session.get(server.url + "/health").status_code == 200
+
+
+# --- Pure parts of the aiohttp transport ------------------------------------------------------
+
+
+def test_classify_tells_where_an_aiohttp_failure_happened() -> None:
+    refused = aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
+        OSError(111, "Connection refused"),
+    )
+    assert classify(refused) == Failure(Failure.CONNECT, "Connection refused")
+    assert classify(aiohttp.ServerTimeoutError("Connection timeout to host http://h")).kind == (
+        Failure.CONNECT_TIMEOUT
+    )
+    assert classify(aiohttp.ServerTimeoutError("Timeout on reading data")).kind == (
+        Failure.READ_TIMEOUT
+    )
+    assert classify(asyncio.TimeoutError()).kind == Failure.READ_TIMEOUT
+    assert classify(aiohttp.ClientPayloadError("truncated")).kind == Failure.UNREADABLE
+    assert classify(aiohttp.ServerDisconnectedError()).kind == Failure.BROKEN
+    assert classify(ValueError("anything else")).kind == Failure.BROKEN  # may have been sent
+    assert classify(aiohttp.ServerFingerprintMismatch(b"a", b"b", "h", 1)).kind == Failure.TLS
+
+
+def test_proxies_come_from_the_client_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert proxy_for("https://api.example.com", None) is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy:3128")
+    assert proxy_for("https://api.example.com", None) == "http://env-proxy:3128"
+    assert proxy_for("https://api.example.com", None, environ=False) is None
+    assert proxy_for("https://api.example.com", {"all": "http://mine:1"}) == "http://mine:1"
+    monkeypatch.setenv("NO_PROXY", "api.example.com")
+    assert proxy_for("https://api.example.com", None) is None
+    client = AsyncAISpine(base_url="https://other.example.com")
+    assert client._transport._options == {"proxy": "http://env-proxy:3128"}
+
+
+def test_tls_context_trusts_what_the_sync_client_trusts(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+
+    assert tls_context(False, None) is False
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    default = tls_context(True, None)
+    assert isinstance(default, ssl.SSLContext) and default.verify_mode == ssl.CERT_REQUIRED
+    assert default.cert_store_stats()["x509_ca"] > 0
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/no/such/file")
+    with pytest.raises(OSError):
+        tls_context(True, None)  # the environment's bundle is really the one loaded
+    assert tls_context(certifi.where(), None).cert_store_stats()["x509_ca"] > 0
+
+
+def test_a_tls_failure_is_a_network_error_and_not_retried() -> None:
+    # A plain-HTTP listener spoken to in TLS: the handshake fails before anything is sent.
+    with LocalAISpine() as plain:
+        url = plain.url.replace("http://", "https://")
+
+        async def scenario() -> None:
+            async with AsyncAISpine(base_url=url, max_retries=3) as client:
+                with pytest.raises(NetworkError, match="Could not connect"):
+                    await client.health_check()
+
+        run(scenario())
+        assert len(plain.requests) == 0
+
+
+def test_every_execution_id_is_checked_before_sending(server: LocalAISpine) -> None:
+    async def scenario() -> None:
+        async with AsyncAISpine(base_url=server.url) as client:
+            with pytest.raises(ValidationError, match="execution_id must be a UUID"):
+                await client.wait_for_execution("not-a-uuid")
+            with pytest.raises(ValidationError, match="timeout must be a positive"):
+                await client.execute_and_wait(DEMO_FLOW_ID, APPLICANT, timeout=-1)
+
+    server.clear_requests()
+    run(scenario())
+    assert server.requests == []
