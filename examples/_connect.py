@@ -6,7 +6,7 @@ demo agents and the demo flow, so the examples run offline as they are.
 
 import contextlib
 import os
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ai_spine import AISpine
 from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
@@ -16,13 +16,19 @@ FLOW_ID = os.environ.get("AI_SPINE_FLOW_ID", DEMO_FLOW_ID)
 
 
 @contextlib.contextmanager
-def connect() -> Iterator[AISpine]:
-    """Yield a client of AI_SPINE_BASE_URL, or of a local server started for the example."""
+def server_url() -> Iterator[Optional[str]]:
+    """Yield None when AI_SPINE_BASE_URL is set (clients read it, and AI_SPINE_API_KEY, from
+    the environment), else the URL of a local server started for the example."""
     if os.environ.get("AI_SPINE_BASE_URL"):
-        with AISpine() as client:
-            yield client
+        yield None
         return
     with LocalAISpine(with_demo_agents=True) as server:
         print("(AI_SPINE_BASE_URL is not set: using a local AI Spine at {})".format(server.url))
-        with AISpine(base_url=server.url) as client:
-            yield client
+        yield server.url
+
+
+@contextlib.contextmanager
+def connect() -> Iterator[AISpine]:
+    """Yield a client of AI_SPINE_BASE_URL, or of a local server started for the example."""
+    with server_url() as url, AISpine(base_url=url) as client:
+        yield client

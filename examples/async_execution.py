@@ -1,19 +1,19 @@
-"""Running many executions at once with the synchronous client.
+"""Running many executions at once from asyncio with AsyncAISpine.
 
-Three patterns: start everything then poll; a thread pool of execute_and_wait calls; and
-the same from asyncio code through an executor. The client is thread-safe and its
-connection pool is shared.
+One event loop starts every execution and waits for all of them together: no threads, one
+pool of connections. A semaphore bounds how many run at once, and progress callbacks may be
+coroutines. Needs the async extra: pip install "ai-spine-sdk[async]".
 
 Run: python examples/async_execution.py
 """
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
 
-from _connect import FLOW_ID, connect
+from _connect import FLOW_ID, server_url
 
-from ai_spine import AISpine
+from ai_spine import AsyncAISpine, ExecutionError
 
 APPLICANTS = [
     {"text": "stable job, great references", "income": 95000, "debt": 5000},
@@ -23,41 +23,44 @@ APPLICANTS = [
 ]
 
 
-def fire_then_poll(client: AISpine) -> None:
-    started = [client.execute_flow(FLOW_ID, applicant) for applicant in APPLICANTS]
-    for execution in started:
-        done = client.wait_for_execution(execution["execution_id"], timeout=60)
-        print("  fire-then-poll:", done["output_data"]["credit"]["decision"])
+async def run_all(client: AsyncAISpine) -> None:
+    """Start and wait for every applicant at once."""
+    results = await asyncio.gather(
+        *[client.execute_and_wait(FLOW_ID, a, timeout=60, interval=0.5) for a in APPLICANTS]
+    )
+    for done in results:
+        print("  asyncio:", done["status"], "-", done["output_data"]["credit"]["decision"])
 
 
-def thread_pool(client: AISpine) -> None:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for done in pool.map(lambda a: client.execute_and_wait(FLOW_ID, a, timeout=60), APPLICANTS):
-            print("  thread pool:", done["output_data"]["credit"]["credit_score"])
+async def run_bounded(client: AsyncAISpine, limit: int = 2) -> None:
+    """At most ``limit`` executions in flight; each reports its progress as it goes."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(number: int, applicant: Any) -> None:
+        async def progress(execution: Any) -> None:
+            print("  bounded #{}: {}".format(number, execution["status"]))
+
+        async with gate:
+            try:
+                await client.execute_and_wait(FLOW_ID, applicant, timeout=60, on_progress=progress)
+            except ExecutionError as error:  # one failure does not stop the others
+                print("  bounded #{} failed: {}".format(number, error))
+
+    await asyncio.gather(*[one(n, a) for n, a in enumerate(APPLICANTS, 1)])
 
 
-async def from_asyncio(client: AISpine) -> None:
-    loop = asyncio.get_running_loop()
-    tasks = [
-        loop.run_in_executor(None, lambda a=a: client.execute_and_wait(FLOW_ID, a, timeout=60))
-        for a in APPLICANTS
-    ]
-    for done in await asyncio.gather(*tasks):
-        print("  asyncio:", done["status"])
-
-
-def main() -> None:
-    with connect() as client:
-        for name, run in [("fire then poll", fire_then_poll), ("thread pool", thread_pool)]:
+async def main(base_url: Optional[str]) -> None:
+    async with AsyncAISpine(base_url=base_url) as client:
+        for name, run in [("all at once", run_all), ("two at a time", run_bounded)]:
             began = time.monotonic()
-            run(client)
+            await run(client)
             print(
                 "{}: {} executions in {:.2f} s".format(
                     name, len(APPLICANTS), time.monotonic() - began
                 )
             )
-        asyncio.run(from_asyncio(client))
 
 
 if __name__ == "__main__":
-    main()
+    with server_url() as url:
+        asyncio.run(main(url))
