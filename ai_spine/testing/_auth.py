@@ -2,7 +2,11 @@
 
 The real server reads one header, ``Authorization: Bearer <token>``, for two purposes: an
 API key (checked on every route when ``API_KEY_REQUIRED=true``) and a user access token
-(a Supabase JWT, required by flow create/update/delete and ``my-flows``). The local
+(a Supabase JWT, required by flow create/update/delete and ``my-flows``). A user token is
+read the way the real server's ``verify_supabase_token`` reads it: ``Bearer <token>``
+(scheme case-insensitive) or a bare three-part JWT; no header answers ``401 "Authorization
+header missing"``, any other form ``401 "Invalid Authorization format"`` and a token that
+names no user ``401 "Authentication failed"``, all without ``WWW-Authenticate``. The local
 server settles how the two share that single header this way:
 
 - Without ``api_key``, no route checks a key. Any non-empty bearer token is a user token
@@ -51,6 +55,26 @@ def derived_user_id(token: str) -> str:
         True
     """
     return "user-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def user_token(header: str) -> Optional[str]:
+    """Extract a user access token from an ``Authorization`` value, as the real server does.
+
+    Args:
+        header: The header's value.
+
+    Returns:
+        The token of ``Bearer <token>`` (scheme case-insensitive), a bare value with exactly
+        two dots (the shape of a JWT), or None for anything else.
+
+    Example:
+        >>> user_token("bearer abc"), user_token("a.b.c"), user_token("Basic dXNlcjpwYXNz")
+        ('abc', 'a.b.c', None)
+    """
+    value = header.strip()
+    if value.lower().startswith("bearer "):
+        return value[len("bearer ") :].strip() or None
+    return value if value.count(".") == 2 else None
 
 
 class Auth:
@@ -112,15 +136,17 @@ class Auth:
 
     def require_user(self, request: Request) -> Union[str, Response]:
         """Return the calling user's id, or the 401 answer of a user-token route."""
-        if request.header("authorization") is None:
-            # The real server sends no WWW-Authenticate header with this one.
+        # The real server sends no WWW-Authenticate header with any of these.
+        header = request.header("authorization")
+        if not header:
             return _unauthorized("Authorization header missing", challenge=False)
-        token = self.bearer(request)
+        token = user_token(header)
         if token is None:
-            return _unauthorized("Invalid authorization header format", challenge=False)
+            return _unauthorized("Invalid Authorization format", challenge=False)
         user_id = self.user_for(token)
         if user_id is None:
-            return _unauthorized("Invalid or expired token", challenge=False)
+            # What the real server answers when Supabase rejects the token.
+            return _unauthorized("Authentication failed", challenge=False)
         return user_id
 
     def user_info(self, request: Request) -> Dict[str, Any]:

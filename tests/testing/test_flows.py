@@ -83,8 +83,9 @@ def test_get_unknown_flow_is_404(server: LocalAISpine, http: requests.Session) -
     "headers, detail",
     [
         ({}, "Authorization header missing"),
-        ({"Authorization": "Basic abc"}, "Invalid authorization header format"),
-        ({"Authorization": "Bearer "}, "Invalid authorization header format"),
+        ({"Authorization": "Basic abc"}, "Invalid Authorization format"),
+        ({"Authorization": "Bearer "}, "Invalid Authorization format"),
+        ({"Authorization": "alice-token"}, "Invalid Authorization format"),
     ],
 )
 def test_create_needs_a_user_token(
@@ -94,6 +95,17 @@ def test_create_needs_a_user_token(
     assert answer.status_code == 401
     assert answer.json() == {"detail": detail}
     assert "WWW-Authenticate" not in answer.headers
+
+
+def test_a_bare_three_part_token_is_a_user_token(
+    seeded: LocalAISpine, http: requests.Session
+) -> None:
+    bare = {"Authorization": "header.payload.signature"}
+    answer = http.post(seeded.url + "/api/v1/flows", json=flow_body(), headers=bare)
+    assert answer.status_code == 201
+    bearer = {"Authorization": "Bearer header.payload.signature"}
+    mine = http.get(seeded.url + "/api/v1/flows/my-flows", headers=bearer).json()
+    assert [flow["flow_id"] for flow in mine["flows"]] == ["echo_flow"]
 
 
 def test_create_existing_id_is_409(seeded: LocalAISpine, http: requests.Session) -> None:
