@@ -55,6 +55,22 @@ def _unprocessable(errors: List[FieldError], prefix: Loc) -> Response:
     return json_response(422, {"detail": fastapi_detail(errors, prefix)})
 
 
+def _page(request: Request, limit: int) -> Tuple[Dict[str, int], List[FieldError]]:
+    """Read the ``limit`` and ``offset`` query parameters (defaults ``limit`` and 0).
+
+    Both problems are collected, as FastAPI reports every invalid parameter at once. Values
+    are not range-checked: the real routes slice with them as they are.
+    """
+    page: Dict[str, int] = {}
+    errors: List[FieldError] = []
+    for name, default in (("limit", limit), ("offset", 0)):
+        try:
+            page[name] = parse_query_int(request.query, name, default)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    return page, errors
+
+
 @dataclass
 class _Route:
     pattern: Pattern[str]
@@ -113,6 +129,7 @@ class Api:
             ("GET", "/api/v1/executions", self._list_executions, False),
             ("GET", "/api/v1/executions/{execution_id}", self._get_execution, False),
             ("GET", "/api/v1/executions/{execution_id}/results", self._get_results, False),
+            ("GET", "/api/v1/executions/{execution_id}/messages", self._get_messages, False),
             ("POST", "/api/v1/executions/{execution_id}/cancel", self._cancel, False),
             ("GET", "/api/v1/users/me", self._users_me, False),
         ]
@@ -435,13 +452,7 @@ class Api:
 
     def _list_executions(self, request: Request, params: Dict[str, str]) -> Response:
         # ``status`` and ``flow_id`` are accepted and ignored, like the real route.
-        errors: List[FieldError] = []
-        page: Dict[str, int] = {}
-        for name, default in (("limit", 20), ("offset", 0)):
-            try:
-                page[name] = parse_query_int(request.query, name, default)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
+        page, errors = _page(request, limit=20)
         if errors:
             return _unprocessable(errors, ("query",))
         executions = self._store.list_executions(page["limit"], page["offset"])
@@ -479,6 +490,21 @@ class Api:
         if found is None:
             return _detail(404, "Execution '%s' not found" % execution_id)
         return json_response(200, {"execution": found[0], "node_results": found[1]})
+
+    def _get_messages(self, request: Request, params: Dict[str, str]) -> Response:
+        # Nothing in the real server stores agent messages: every execution, known or not,
+        # has an empty list. FastAPI reports a bad path and bad query parameters together.
+        detail: List[Dict[str, Any]] = []
+        execution_id = params["execution_id"]
+        try:
+            execution_id = parse_uuid(execution_id)
+        except ValidationFailed as exc:
+            detail.extend(fastapi_detail(exc.errors, ("path",)))
+        errors = _page(request, limit=100)[1]
+        detail.extend(fastapi_detail(errors, ("query",)))
+        if detail:
+            return json_response(422, {"detail": detail})
+        return json_response(200, {"messages": [], "count": 0, "execution_id": execution_id})
 
     def _cancel(self, request: Request, params: Dict[str, str]) -> Response:
         execution_id = self._execution_id(params)
