@@ -15,6 +15,18 @@ Deliberate departures from the recorded server:
   some executions were fetched one by one is not reproduced.
 - ``/metrics`` reports real execution times (seconds from creation to the end of the
   execution) where the in-memory backend counts a fixed 10 s per finished execution.
+
+Where the real server needs Supabase, the store stands in for it:
+
+- The account routes (``/api/v1/user/account/api-key/status``, ``generate``, ``revoke``
+  and ``profile``) take a user token the local server knows (see ``_auth``; the database-less
+  recording server knew none, hence its ``401 "Authentication failed"``) and keep one API key
+  record per user in the store: ``sk_`` keys with a first key's 1000 credits and rate limit
+  100, timestamps with a ``+00:00`` offset as the database returns them. They answer the
+  contract's success shapes, and ``profile`` answers ``500 "Failed to retrieve user
+  profile"`` for a user without a key, as the real one does. ``usage.total_requests`` counts
+  the requests the key authenticated here (only with API-key checks on, as no key is read
+  otherwise); the real server counts its usage log.
 """
 
 from __future__ import annotations
@@ -44,7 +56,10 @@ from ._validation import (
 )
 
 Handler = Callable[[Request, Dict[str, str]], Response]
+UserHandler = Callable[[str], Response]
 Submit = Callable[[str, Dict[str, Any], Dict[str, Any]], None]
+
+_KEY_REVOKED = {"message": "API key revoked successfully", "status": "revoked"}
 
 
 def _detail(status: int, detail: str) -> Response:
@@ -53,6 +68,28 @@ def _detail(status: int, detail: str) -> Response:
 
 def _unprocessable(errors: List[FieldError], prefix: Loc) -> Response:
     return json_response(422, {"detail": fastapi_detail(errors, prefix)})
+
+
+def mask_api_key(api_key: str) -> str:
+    """Mask an API key the way the real account routes show it.
+
+    Args:
+        api_key: The full key.
+
+    Returns:
+        Its first 6 and last 4 characters around ``...``; ``***`` for a key shorter than 12.
+
+    Example:
+        >>> mask_api_key("sk_abcdefghijklmnop")
+        'sk_abc...mnop'
+    """
+    if len(api_key) < 12:
+        return "***"
+    return "%s...%s" % (api_key[:6], api_key[-4:])
+
+
+def _key_issued(api_key: str, action: str) -> Dict[str, Any]:
+    return {"message": "API key %s successfully" % action, "api_key": api_key, "action": action}
 
 
 def _page(request: Request, limit: int) -> Tuple[Dict[str, int], List[FieldError]]:
@@ -96,7 +133,8 @@ class Api:
 
     Example:
         >>> from ._store import Store
-        >>> api = Api(Store(), Auth(None, None), lambda *args: None)
+        >>> store = Store()
+        >>> api = Api(store, Auth(None, None, store), lambda *args: None)
         >>> api(Request("GET", "/nope", "/nope", "", {}, {}, b"")).status
         404
     """
@@ -105,6 +143,7 @@ class Api:
         self._store = store
         self._auth = auth
         self._submit = submit
+        account = "/api/v1/user/account"
         table: List[Tuple[str, str, Handler, bool]] = [
             ("GET", "/", self._root, True),
             ("GET", "/health", self._health, True),
@@ -132,6 +171,10 @@ class Api:
             ("GET", "/api/v1/executions/{execution_id}/messages", self._get_messages, False),
             ("POST", "/api/v1/executions/{execution_id}/cancel", self._cancel, False),
             ("GET", "/api/v1/users/me", self._users_me, False),
+            ("GET", account + "/api-key/status", self._signed_in(self._key_status), False),
+            ("POST", account + "/api-key/generate", self._signed_in(self._key_generate), False),
+            ("POST", account + "/api-key/revoke", self._signed_in(self._key_revoke), False),
+            ("GET", account + "/profile", self._signed_in(self._profile), False),
         ]
         self._routes = [
             _Route(_compile(template), method, handler, public)
@@ -180,6 +223,15 @@ class Api:
         if host:
             location = "http://" + host + location
         return Response(307, b"", None, [("Location", location)])
+
+    def _signed_in(self, handler: UserHandler) -> Handler:
+        """Wrap the handler of a user-token route: it is called with the caller's user id."""
+
+        def handle(request: Request, params: Dict[str, str]) -> Response:
+            user = self._auth.require_user(request)
+            return user if isinstance(user, Response) else handler(user)
+
+        return handle
 
     # --- request bodies -------------------------------------------------------------
 
@@ -260,6 +312,62 @@ class Api:
 
     def _users_me(self, request: Request, params: Dict[str, str]) -> Response:
         return json_response(200, self._auth.user_info(request))
+
+    # --- the signed-in user's account and API key ------------------------------------
+
+    def _key_status(self, user: str) -> Response:
+        record = self._store.api_key_record(user)
+        if record is None:
+            return json_response(
+                200,
+                {
+                    "has_api_key": False,
+                    "api_key_masked": None,
+                    "message": "No API key generated yet",
+                },
+            )
+        return json_response(
+            200,
+            {
+                "has_api_key": True,
+                "api_key_masked": mask_api_key(record["api_key"]),
+                "credits": record["credits"],
+                "rate_limit": record["rate_limit"],
+                "created_at": record["created_at"],
+                "last_used_at": record["last_used_at"],
+            },
+        )
+
+    def _key_generate(self, user: str) -> Response:
+        body = _key_issued(*self._store.issue_api_key(user))
+        body["warning"] = "Store this key securely. It won't be shown again in full."
+        return json_response(200, body)
+
+    def _key_revoke(self, user: str) -> Response:
+        if not self._store.revoke_api_key(user):
+            return _detail(404, "No API key found to revoke")
+        return json_response(200, _KEY_REVOKED)
+
+    def _profile(self, user: str) -> Response:
+        record = self._store.api_key_record(user)
+        if record is None:
+            # The real handler asks the database for exactly one key row and fails without.
+            return _detail(500, "Failed to retrieve user profile")
+        return json_response(
+            200,
+            {
+                "user_id": user,
+                "api_status": {
+                    "has_api_key": True,
+                    "credits": record["credits"],
+                    "rate_limit": record["rate_limit"],
+                },
+                "usage": {
+                    "total_requests": record["total_requests"],
+                    "last_used_at": record["last_used_at"],
+                },
+            },
+        )
 
     # --- agents ---------------------------------------------------------------------
 
