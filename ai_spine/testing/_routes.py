@@ -16,6 +16,10 @@ Deliberate departures from the recorded server:
 - ``/metrics`` reports real execution times (seconds from creation to the end of the
   execution) where the in-memory backend counts a fixed 10 s per finished execution.
 
+``GET /api/v1/agents/my-agents`` is reproduced as the contract describes it, never
+succeeding: ``401 "Authentication required"`` with key checks off or with no or an unknown
+key, ``401 "Invalid API key"`` for the master key and ``500`` for a user's key.
+
 Where the real server needs Supabase, the store stands in for it:
 
 - The account routes (``/api/v1/user/account/api-key/status``, ``generate``, ``revoke``
@@ -36,7 +40,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 
-from ._auth import Auth
+from ._auth import MASTER_USER_ID, Auth
 from ._http import Request, Response, json_response
 from ._store import NIL_UUID, Store
 from ._validation import (
@@ -156,6 +160,8 @@ class Api:
             ("GET", "/api/v1/agents", self._list_agents, False),
             ("POST", "/api/v1/agents", self._create_agent, False),
             ("GET", "/api/v1/agents/active", self._list_active_agents, False),
+            # It reads the key itself, with its own answers, so the key check must not.
+            ("GET", "/api/v1/agents/my-agents", self._my_agents, True),
             ("GET", "/api/v1/agents/{agent_id}", self._get_agent, False),
             ("DELETE", "/api/v1/agents/{agent_id}", self._delete_agent, False),
             ("GET", "/api/v1/flows", self._list_flows, False),
@@ -398,6 +404,17 @@ class Api:
     def _list_active_agents(self, request: Request, params: Dict[str, str]) -> Response:
         agents = self._store.list_agents(active_only=True)
         return json_response(200, {"agents": agents, "count": len(agents)})
+
+    def _my_agents(self, request: Request, params: Dict[str, str]) -> Response:
+        # The real handler cannot succeed: with key checks off it sees every caller as
+        # anonymous, it finds no user behind the master key, and it crashes on a user's key
+        # (it calls str methods on the user object its dependency returns).
+        user = self._auth.api_key_user(request)
+        if user is None:
+            return _detail(401, "Authentication required")
+        if user == MASTER_USER_ID:
+            return _detail(401, "Invalid API key")
+        return _detail(500, "'UserInfo' object has no attribute 'startswith'")
 
     def _get_agent(self, request: Request, params: Dict[str, str]) -> Response:
         agent = self._store.get_agent(params["agent_id"])
