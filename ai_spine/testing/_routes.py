@@ -261,15 +261,21 @@ class Api:
             return _unprocessable([body_not_dict(value)], ("body",))
         return value
 
-    def _flow_body(self, request: Request) -> Union[Dict[str, Any], Response]:
-        """Decode and validate a ``FlowDefinition`` body; a Response is the 422 instead."""
+    def _model_body(
+        self, request: Request, validate: Callable[[Any], Dict[str, Any]]
+    ) -> Union[Dict[str, Any], Response]:
+        """Decode and validate a typed (pydantic model) body; a Response is the 422 instead."""
         value = self._json_body(request)
         if isinstance(value, Response):
             return value
         try:
-            return validate_flow(value, top_level=True)
+            return validate(value)
         except ValidationFailed as exc:
             return _unprocessable(exc.errors, ("body",))
+
+    def _flow_body(self, request: Request) -> Union[Dict[str, Any], Response]:
+        """Decode and validate a ``FlowDefinition`` body; a Response is the 422 instead."""
+        return self._model_body(request, validate_flow)
 
     # --- service --------------------------------------------------------------------
 
@@ -542,13 +548,9 @@ class Api:
     # --- executions -----------------------------------------------------------------
 
     def _execute(self, request: Request, params: Dict[str, str]) -> Response:
-        value = self._json_body(request)
-        if isinstance(value, Response):
-            return value
-        try:
-            execution = validate_execution_request(value)
-        except ValidationFailed as exc:
-            return _unprocessable(exc.errors, ("body",))
+        execution = self._model_body(request, validate_execution_request)
+        if isinstance(execution, Response):
+            return execution
         flow_id = execution["flow_id"]
         created = self._store.create_execution(flow_id, execution["input_data"])
         if created is None:
