@@ -31,6 +31,12 @@ Where the real server needs Supabase, the store stands in for it:
   profile"`` for a user without a key, as the real one does. ``usage.total_requests`` counts
   the requests the key authenticated here (only with API-key checks on, as no key is read
   otherwise); the real server counts its usage log.
+- The deprecated key routes (``/api/v1/user/keys/my-key``, ``generate``, ``revoke``) need no
+  auth and trust the ``user_id`` they are sent, as the real ones do, over the same records.
+  A user with a key gets the contract's success shapes (``my-key`` shows the full key,
+  ``generate`` replaces it, ``revoke`` deletes it); a user without one gets the real
+  routes' ``500``s. The real ``generate`` 500 ends with the database client's error text
+  (version-dependent wording); the local one says ``"no API key to regenerate"``.
 """
 
 from __future__ import annotations
@@ -54,9 +60,11 @@ from ._validation import (
     parse_query_int,
     parse_uuid,
     pydantic_text,
+    require_query,
     validate_agent,
     validate_execution_request,
     validate_flow,
+    validate_user_id_request,
 )
 
 Handler = Callable[[Request, Dict[str, str]], Response]
@@ -94,6 +102,18 @@ def mask_api_key(api_key: str) -> str:
 
 def _key_issued(api_key: str, action: str) -> Dict[str, Any]:
     return {"message": "API key %s successfully" % action, "api_key": api_key, "action": action}
+
+
+def _key_summary(record: Dict[str, Any], key_field: str, key: str) -> Dict[str, Any]:
+    """The answer about a user's existing key, the key shown as ``key_field``."""
+    return {
+        "has_api_key": True,
+        key_field: key,
+        "credits": record["credits"],
+        "rate_limit": record["rate_limit"],
+        "created_at": record["created_at"],
+        "last_used_at": record["last_used_at"],
+    }
 
 
 def _page(request: Request, limit: int) -> Tuple[Dict[str, int], List[FieldError]]:
@@ -181,6 +201,9 @@ class Api:
             ("POST", account + "/api-key/generate", self._signed_in(self._key_generate), False),
             ("POST", account + "/api-key/revoke", self._signed_in(self._key_revoke), False),
             ("GET", account + "/profile", self._signed_in(self._profile), False),
+            ("GET", "/api/v1/user/keys/my-key", self._user_key, False),
+            ("POST", "/api/v1/user/keys/generate", self._user_key_generate, False),
+            ("DELETE", "/api/v1/user/keys/revoke", self._user_key_revoke, False),
         ]
         self._routes = [
             _Route(_compile(template), method, handler, public)
@@ -338,17 +361,8 @@ class Api:
                     "message": "No API key generated yet",
                 },
             )
-        return json_response(
-            200,
-            {
-                "has_api_key": True,
-                "api_key_masked": mask_api_key(record["api_key"]),
-                "credits": record["credits"],
-                "rate_limit": record["rate_limit"],
-                "created_at": record["created_at"],
-                "last_used_at": record["last_used_at"],
-            },
-        )
+        masked = mask_api_key(record["api_key"])
+        return json_response(200, _key_summary(record, "api_key_masked", masked))
 
     def _key_generate(self, user: str) -> Response:
         body = _key_issued(*self._store.issue_api_key(user))
@@ -380,6 +394,44 @@ class Api:
                 },
             },
         )
+
+    # --- deprecated key routes: no auth, they trust the user_id they are sent ---------
+
+    def _user_id_body(self, request: Request) -> Union[str, Response]:
+        body = self._model_body(request, validate_user_id_request)
+        return body if isinstance(body, Response) else str(body["user_id"])
+
+    def _user_key(self, request: Request, params: Dict[str, str]) -> Response:
+        try:
+            user_id = require_query(request.query, "user_id")
+        except ValidationFailed as exc:
+            return _unprocessable(exc.errors, ("query",))
+        record = self._store.api_key_record(user_id)
+        if record is None:
+            # The real handler asks the database for exactly one key row and fails without,
+            # so its has_api_key: false answer is never given.
+            return _detail(500, "Failed to retrieve API key")
+        return json_response(200, _key_summary(record, "api_key", record["api_key"]))
+
+    def _user_key_generate(self, request: Request, params: Dict[str, str]) -> Response:
+        user_id = self._user_id_body(request)
+        if isinstance(user_id, Response):
+            return user_id
+        api_key = self._store.regenerate_api_key(user_id)
+        if api_key is None:
+            # Likewise it cannot create a first key; the real text after the colon is the
+            # database client's error, whose wording depends on Supabase's versions.
+            return _detail(500, "Failed to generate API key: no API key to regenerate")
+        return json_response(200, _key_issued(api_key, "regenerated"))
+
+    def _user_key_revoke(self, request: Request, params: Dict[str, str]) -> Response:
+        user_id = self._user_id_body(request)
+        if isinstance(user_id, Response):
+            return user_id
+        if not self._store.revoke_api_key(user_id):
+            # Likewise: its 404 "No API key found to revoke" is never given.
+            return _detail(500, "Failed to revoke API key")
+        return json_response(200, _KEY_REVOKED)
 
     # --- agents ---------------------------------------------------------------------
 

@@ -382,6 +382,11 @@ class Store:
             self._api_keys[user_id] = _ApiKey(api_key, created_at=utc_now_with_offset())
             return api_key, "created"
 
+    def regenerate_api_key(self, user_id: str) -> Optional[str]:
+        """Replace the key of a user who has one; return the new key, or None."""
+        with self._lock:
+            return self._replace_api_key(user_id)
+
     def _replace_api_key(self, user_id: str) -> Optional[str]:
         # The caller holds the lock.
         record = self._api_keys.get(user_id)
