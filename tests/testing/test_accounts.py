@@ -1,6 +1,5 @@
 """The signed-in user's account routes: API key status, generate, revoke, and the profile."""
 
-import re
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -8,10 +7,11 @@ import requests
 
 from ai_spine.testing import LocalAISpine
 
+from ._support import API_KEY_FORMAT
+
 ACCOUNT = "/api/v1/user/account"
 ALICE = {"Authorization": "Bearer alice-token"}
 BOB = {"Authorization": "Bearer bob-token"}
-KEY_FORMAT = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")
 ROUTES = [
     ("GET", ACCOUNT + "/api-key/status"),
     ("POST", ACCOUNT + "/api-key/generate"),
@@ -95,7 +95,7 @@ def test_generate_creates_then_regenerates(server: LocalAISpine, http: requests.
     url = server.url + ACCOUNT + "/api-key/generate"
     warning = "Store this key securely. It won't be shown again in full."
     first = _json(http.post(url, headers=ALICE))
-    assert KEY_FORMAT.match(first.pop("api_key"))
+    assert API_KEY_FORMAT.match(first.pop("api_key"))
     assert first == {
         "message": "API key created successfully",
         "action": "created",
@@ -108,7 +108,7 @@ def test_generate_creates_then_regenerates(server: LocalAISpine, http: requests.
     assert second["action"] == "regenerated"
     assert second["warning"] == warning
     key = second["api_key"]
-    assert KEY_FORMAT.match(key)
+    assert API_KEY_FORMAT.match(key)
 
     status = _json(http.get(server.url + ACCOUNT + "/api-key/status", headers=ALICE))
     assert status["api_key_masked"] == key[:6] + "..." + key[-4:] != created["api_key_masked"]
@@ -229,7 +229,7 @@ def test_the_api_key_manages_the_master_users_key(
 def test_add_api_key_seeds_a_key(http: requests.Session) -> None:
     with LocalAISpine(user_tokens={"carol-token": "carol"}) as server:
         key = server.add_api_key("carol")
-        assert KEY_FORMAT.match(key)
+        assert API_KEY_FORMAT.match(key)
         carol = {"Authorization": "Bearer carol-token"}
         status = _json(http.get(server.url + ACCOUNT + "/api-key/status", headers=carol))
         assert status["api_key_masked"] == key[:6] + "..." + key[-4:]

@@ -1,6 +1,5 @@
 """The deprecated /api/v1/user/keys routes: no auth, a user_id they trust, 500s without a key."""
 
-import re
 from typing import Any, Dict
 
 import pytest
@@ -8,9 +7,10 @@ import requests
 
 from ai_spine.testing import LocalAISpine
 
+from ._support import API_KEY_FORMAT
+
 KEYS = "/api/v1/user/keys"
 USER_ID = "5f0c2b7e-3d4a-4b8e-9c1d-2e3f4a5b6c7d"
-KEY_FORMAT = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")
 MISSING_BODY = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
 
 
@@ -58,7 +58,7 @@ def test_generate_replaces_an_existing_key(server: LocalAISpine, http: requests.
     assert answer.status_code == 200
     body = answer.json()
     new_key = body.pop("api_key")
-    assert KEY_FORMAT.match(new_key) and new_key != old_key
+    assert API_KEY_FORMAT.match(new_key) and new_key != old_key
     assert body == {"message": "API key regenerated successfully", "action": "regenerated"}
     assert _my_key(http, server, USER_ID).json()["api_key"] == new_key
 
