@@ -69,6 +69,7 @@ from ._validation import (
 
 Handler = Callable[[Request, Dict[str, str]], Response]
 UserHandler = Callable[[str], Response]
+UserOf = Callable[[Request], Union[str, Response]]
 Submit = Callable[[str, Dict[str, Any], Dict[str, Any]], None]
 
 _KEY_REVOKED = {"message": "API key revoked successfully", "status": "revoked"}
@@ -114,6 +115,19 @@ def _key_summary(record: Dict[str, Any], key_field: str, key: str) -> Dict[str, 
         "created_at": record["created_at"],
         "last_used_at": record["last_used_at"],
     }
+
+
+def _as(user_of: UserOf, handler: UserHandler) -> Handler:
+    """Make a route handler that calls ``handler`` with the user ``user_of`` finds.
+
+    ``user_of`` answers the request itself (a 401, a 422) when it finds no user.
+    """
+
+    def handle(request: Request, params: Dict[str, str]) -> Response:
+        user = user_of(request)
+        return user if isinstance(user, Response) else handler(user)
+
+    return handle
 
 
 def _page(request: Request, limit: int) -> Tuple[Dict[str, int], List[FieldError]]:
@@ -167,7 +181,11 @@ class Api:
         self._store = store
         self._auth = auth
         self._submit = submit
-        account = "/api/v1/user/account"
+        account, keys = "/api/v1/user/account", "/api/v1/user/keys"
+        # The account routes know their user from a user token; the deprecated key routes
+        # take the user_id they are sent on trust.
+        signed_in = self._auth.require_user
+        queried, named = self._user_id_in_query, self._user_id_in_body
         table: List[Tuple[str, str, Handler, bool]] = [
             ("GET", "/", self._root, True),
             ("GET", "/health", self._health, True),
@@ -197,13 +215,13 @@ class Api:
             ("GET", "/api/v1/executions/{execution_id}/messages", self._get_messages, False),
             ("POST", "/api/v1/executions/{execution_id}/cancel", self._cancel, False),
             ("GET", "/api/v1/users/me", self._users_me, False),
-            ("GET", account + "/api-key/status", self._signed_in(self._key_status), False),
-            ("POST", account + "/api-key/generate", self._signed_in(self._key_generate), False),
-            ("POST", account + "/api-key/revoke", self._signed_in(self._key_revoke), False),
-            ("GET", account + "/profile", self._signed_in(self._profile), False),
-            ("GET", "/api/v1/user/keys/my-key", self._user_key, False),
-            ("POST", "/api/v1/user/keys/generate", self._user_key_generate, False),
-            ("DELETE", "/api/v1/user/keys/revoke", self._user_key_revoke, False),
+            ("GET", account + "/api-key/status", _as(signed_in, self._key_status), False),
+            ("POST", account + "/api-key/generate", _as(signed_in, self._key_generate), False),
+            ("POST", account + "/api-key/revoke", _as(signed_in, self._key_revoke), False),
+            ("GET", account + "/profile", _as(signed_in, self._profile), False),
+            ("GET", keys + "/my-key", _as(queried, self._user_key), False),
+            ("POST", keys + "/generate", _as(named, self._user_key_generate), False),
+            ("DELETE", keys + "/revoke", _as(named, self._user_key_revoke), False),
         ]
         self._routes = [
             _Route(_compile(template), method, handler, public)
@@ -252,15 +270,6 @@ class Api:
         if host:
             location = "http://" + host + location
         return Response(307, b"", None, [("Location", location)])
-
-    def _signed_in(self, handler: UserHandler) -> Handler:
-        """Wrap the handler of a user-token route: it is called with the caller's user id."""
-
-        def handle(request: Request, params: Dict[str, str]) -> Response:
-            user = self._auth.require_user(request)
-            return user if isinstance(user, Response) else handler(user)
-
-        return handle
 
     # --- request bodies -------------------------------------------------------------
 
@@ -397,15 +406,18 @@ class Api:
 
     # --- deprecated key routes: no auth, they trust the user_id they are sent ---------
 
-    def _user_id_body(self, request: Request) -> Union[str, Response]:
+    @staticmethod
+    def _user_id_in_query(request: Request) -> Union[str, Response]:
+        try:
+            return require_query(request.query, "user_id")
+        except ValidationFailed as exc:
+            return _unprocessable(exc.errors, ("query",))
+
+    def _user_id_in_body(self, request: Request) -> Union[str, Response]:
         body = self._model_body(request, validate_user_id_request)
         return body if isinstance(body, Response) else str(body["user_id"])
 
-    def _user_key(self, request: Request, params: Dict[str, str]) -> Response:
-        try:
-            user_id = require_query(request.query, "user_id")
-        except ValidationFailed as exc:
-            return _unprocessable(exc.errors, ("query",))
+    def _user_key(self, user_id: str) -> Response:
         record = self._store.api_key_record(user_id)
         if record is None:
             # The real handler asks the database for exactly one key row and fails without,
@@ -413,10 +425,7 @@ class Api:
             return _detail(500, "Failed to retrieve API key")
         return json_response(200, _key_summary(record, "api_key", record["api_key"]))
 
-    def _user_key_generate(self, request: Request, params: Dict[str, str]) -> Response:
-        user_id = self._user_id_body(request)
-        if isinstance(user_id, Response):
-            return user_id
+    def _user_key_generate(self, user_id: str) -> Response:
         api_key = self._store.regenerate_api_key(user_id)
         if api_key is None:
             # Likewise it cannot create a first key; the real text after the colon is the
@@ -424,10 +433,7 @@ class Api:
             return _detail(500, "Failed to generate API key: no API key to regenerate")
         return json_response(200, _key_issued(api_key, "regenerated"))
 
-    def _user_key_revoke(self, request: Request, params: Dict[str, str]) -> Response:
-        user_id = self._user_id_body(request)
-        if isinstance(user_id, Response):
-            return user_id
+    def _user_key_revoke(self, user_id: str) -> Response:
         if not self._store.revoke_api_key(user_id):
             # Likewise: its 404 "No API key found to revoke" is never given.
             return _detail(500, "Failed to revoke API key")

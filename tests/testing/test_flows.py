@@ -7,7 +7,7 @@ import requests
 
 from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
 
-from ._support import agent_body, flow_body
+from ._support import NO_USER_TOKEN, agent_body, flow_body
 
 ALICE = {"Authorization": "Bearer alice-token"}
 BOB = {"Authorization": "Bearer bob-token"}
@@ -79,15 +79,7 @@ def test_get_unknown_flow_is_404(server: LocalAISpine, http: requests.Session) -
     assert answer.json() == {"detail": "Flow 'no_such_flow' not found"}
 
 
-@pytest.mark.parametrize(
-    "headers, detail",
-    [
-        ({}, "Authorization header missing"),
-        ({"Authorization": "Basic abc"}, "Invalid Authorization format"),
-        ({"Authorization": "Bearer "}, "Invalid Authorization format"),
-        ({"Authorization": "alice-token"}, "Invalid Authorization format"),
-    ],
-)
+@pytest.mark.parametrize("headers, detail", NO_USER_TOKEN)
 def test_create_needs_a_user_token(
     seeded: LocalAISpine, http: requests.Session, headers: Dict[str, str], detail: str
 ) -> None:
