@@ -93,8 +93,8 @@ def mask_api_key(api_key: str) -> str:
         Its first 6 and last 4 characters around ``...``; ``***`` for a key shorter than 12.
 
     Example:
-        >>> mask_api_key("sk_abcdefghijklmnop")
-        'sk_abc...mnop'
+        >>> mask_api_key("sk_abcdefghijklmnop"), mask_api_key("sk_short")
+        ('sk_abc...mnop', '***')
     """
     if len(api_key) < 12:
         return "***"
