@@ -22,7 +22,7 @@ Example:
 
 Test hooks: ``server.requests`` / ``requests_to()`` (request log), ``inject_fault()``
 (status, ``Retry-After``, HTML bodies, delays, dropped connections), ``add_agent()``,
-``add_flow()``, ``reset()`` and ``wait_for_execution()``.
+``add_flow()``, ``add_api_key()``, ``reset()`` and ``wait_for_execution()``.
 
 Where it knowingly differs from the recorded server (details in the private modules):
 
@@ -31,7 +31,11 @@ Where it knowingly differs from the recorded server (details in the private modu
 - The DEV_MODE bug that empties the execution list and zeroes ``/metrics`` is not
   reproduced, and ``/metrics`` reports real durations instead of a fixed 10 s each.
 - With ``api_key`` set, the API key is also the ``master`` user's token on the flow
-  routes; ``user_tokens`` maps further tokens to users (see ``_auth``).
+  and account routes; ``user_tokens`` maps further tokens to users (see ``_auth``).
+- The account routes (``/api/v1/user/account/...``) and the deprecated key routes
+  (``/api/v1/user/keys/...``) keep API keys in memory instead of Supabase: for a user with
+  a key they answer the contract's success shapes, and the keys they issue pass the
+  API-key check (see ``_routes``).
 - Servers bind to IPv4 loopback only, and executions call only loopback agents unless
   ``allow_remote_agents=True``. A flow node without an ``agent_id`` passes its input on.
 """

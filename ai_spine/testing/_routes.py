@@ -15,6 +15,28 @@ Deliberate departures from the recorded server:
   some executions were fetched one by one is not reproduced.
 - ``/metrics`` reports real execution times (seconds from creation to the end of the
   execution) where the in-memory backend counts a fixed 10 s per finished execution.
+
+``GET /api/v1/agents/my-agents`` is reproduced as the contract describes it, never
+succeeding: ``401 "Authentication required"`` with key checks off or with no or an unknown
+key, ``401 "Invalid API key"`` for the master key and ``500`` for a user's key.
+
+Where the real server needs Supabase, the store stands in for it:
+
+- The account routes (``/api/v1/user/account/api-key/status``, ``generate``, ``revoke``
+  and ``profile``) take a user token the local server knows (see ``_auth``; the database-less
+  recording server knew none, hence its ``401 "Authentication failed"``) and keep one API key
+  record per user in the store: ``sk_`` keys with a first key's 1000 credits and rate limit
+  100, timestamps with a ``+00:00`` offset as the database returns them. They answer the
+  contract's success shapes, and ``profile`` answers ``500 "Failed to retrieve user
+  profile"`` for a user without a key, as the real one does. ``usage.total_requests`` counts
+  the requests the key authenticated here (only with API-key checks on, as no key is read
+  otherwise); the real server counts its usage log.
+- The deprecated key routes (``/api/v1/user/keys/my-key``, ``generate``, ``revoke``) need no
+  auth and trust the ``user_id`` they are sent, as the real ones do, over the same records.
+  A user with a key gets the contract's success shapes (``my-key`` shows the full key,
+  ``generate`` replaces it, ``revoke`` deletes it); a user without one gets the real
+  routes' ``500``s. The real ``generate`` 500 ends with the database client's error text
+  (version-dependent wording); the local one says ``"no API key to regenerate"``.
 """
 
 from __future__ import annotations
@@ -24,7 +46,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 
-from ._auth import Auth
+from ._auth import MASTER_USER_ID, Auth
 from ._http import Request, Response, json_response
 from ._store import NIL_UUID, Store
 from ._validation import (
@@ -38,13 +60,19 @@ from ._validation import (
     parse_query_int,
     parse_uuid,
     pydantic_text,
+    require_query,
     validate_agent,
     validate_execution_request,
     validate_flow,
+    validate_user_id_request,
 )
 
 Handler = Callable[[Request, Dict[str, str]], Response]
+UserHandler = Callable[[str], Response]
+UserOf = Callable[[Request], Union[str, Response]]
 Submit = Callable[[str, Dict[str, Any], Dict[str, Any]], None]
+
+_KEY_REVOKED = {"message": "API key revoked successfully", "status": "revoked"}
 
 
 def _detail(status: int, detail: str) -> Response:
@@ -53,6 +81,69 @@ def _detail(status: int, detail: str) -> Response:
 
 def _unprocessable(errors: List[FieldError], prefix: Loc) -> Response:
     return json_response(422, {"detail": fastapi_detail(errors, prefix)})
+
+
+def mask_api_key(api_key: str) -> str:
+    """Mask an API key the way the real account routes show it.
+
+    Args:
+        api_key: The full key.
+
+    Returns:
+        Its first 6 and last 4 characters around ``...``; ``***`` for a key shorter than 12.
+
+    Example:
+        >>> mask_api_key("sk_abcdefghijklmnop"), mask_api_key("sk_short")
+        ('sk_abc...mnop', '***')
+    """
+    if len(api_key) < 12:
+        return "***"
+    return "%s...%s" % (api_key[:6], api_key[-4:])
+
+
+def _key_issued(api_key: str, action: str) -> Dict[str, Any]:
+    return {"message": "API key %s successfully" % action, "api_key": api_key, "action": action}
+
+
+def _key_summary(record: Dict[str, Any], key_field: str, key: str) -> Dict[str, Any]:
+    """The answer about a user's existing key, the key shown as ``key_field``."""
+    return {
+        "has_api_key": True,
+        key_field: key,
+        "credits": record["credits"],
+        "rate_limit": record["rate_limit"],
+        "created_at": record["created_at"],
+        "last_used_at": record["last_used_at"],
+    }
+
+
+def _as(user_of: UserOf, handler: UserHandler) -> Handler:
+    """Make a route handler that calls ``handler`` with the user ``user_of`` finds.
+
+    ``user_of`` answers the request itself (a 401, a 422) when it finds no user.
+    """
+
+    def handle(request: Request, params: Dict[str, str]) -> Response:
+        user = user_of(request)
+        return user if isinstance(user, Response) else handler(user)
+
+    return handle
+
+
+def _page(request: Request, limit: int) -> Tuple[Dict[str, int], List[FieldError]]:
+    """Read the ``limit`` and ``offset`` query parameters (defaults ``limit`` and 0).
+
+    Both problems are collected, as FastAPI reports every invalid parameter at once. Values
+    are not range-checked: the real routes slice with them as they are.
+    """
+    page: Dict[str, int] = {}
+    errors: List[FieldError] = []
+    for name, default in (("limit", limit), ("offset", 0)):
+        try:
+            page[name] = parse_query_int(request.query, name, default)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    return page, errors
 
 
 @dataclass
@@ -80,7 +171,8 @@ class Api:
 
     Example:
         >>> from ._store import Store
-        >>> api = Api(Store(), Auth(None, None), lambda *args: None)
+        >>> store = Store()
+        >>> api = Api(store, Auth(None, None, store), lambda *args: None)
         >>> api(Request("GET", "/nope", "/nope", "", {}, {}, b"")).status
         404
     """
@@ -89,6 +181,11 @@ class Api:
         self._store = store
         self._auth = auth
         self._submit = submit
+        account, keys = "/api/v1/user/account", "/api/v1/user/keys"
+        # The account routes know their user from a user token; the deprecated key routes
+        # take the user_id they are sent on trust.
+        signed_in = self._auth.require_user
+        queried, named = self._user_id_in_query, self._user_id_in_body
         table: List[Tuple[str, str, Handler, bool]] = [
             ("GET", "/", self._root, True),
             ("GET", "/health", self._health, True),
@@ -101,6 +198,8 @@ class Api:
             ("GET", "/api/v1/agents", self._list_agents, False),
             ("POST", "/api/v1/agents", self._create_agent, False),
             ("GET", "/api/v1/agents/active", self._list_active_agents, False),
+            # It reads the key itself, with its own answers, so the key check must not.
+            ("GET", "/api/v1/agents/my-agents", self._my_agents, True),
             ("GET", "/api/v1/agents/{agent_id}", self._get_agent, False),
             ("DELETE", "/api/v1/agents/{agent_id}", self._delete_agent, False),
             ("GET", "/api/v1/flows", self._list_flows, False),
@@ -113,8 +212,16 @@ class Api:
             ("GET", "/api/v1/executions", self._list_executions, False),
             ("GET", "/api/v1/executions/{execution_id}", self._get_execution, False),
             ("GET", "/api/v1/executions/{execution_id}/results", self._get_results, False),
+            ("GET", "/api/v1/executions/{execution_id}/messages", self._get_messages, False),
             ("POST", "/api/v1/executions/{execution_id}/cancel", self._cancel, False),
             ("GET", "/api/v1/users/me", self._users_me, False),
+            ("GET", account + "/api-key/status", _as(signed_in, self._key_status), False),
+            ("POST", account + "/api-key/generate", _as(signed_in, self._key_generate), False),
+            ("POST", account + "/api-key/revoke", _as(signed_in, self._key_revoke), False),
+            ("GET", account + "/profile", _as(signed_in, self._profile), False),
+            ("GET", keys + "/my-key", _as(queried, self._user_key), False),
+            ("POST", keys + "/generate", _as(named, self._user_key_generate), False),
+            ("DELETE", keys + "/revoke", _as(named, self._user_key_revoke), False),
         ]
         self._routes = [
             _Route(_compile(template), method, handler, public)
@@ -186,15 +293,21 @@ class Api:
             return _unprocessable([body_not_dict(value)], ("body",))
         return value
 
-    def _flow_body(self, request: Request) -> Union[Dict[str, Any], Response]:
-        """Decode and validate a ``FlowDefinition`` body; a Response is the 422 instead."""
+    def _model_body(
+        self, request: Request, validate: Callable[[Any], Dict[str, Any]]
+    ) -> Union[Dict[str, Any], Response]:
+        """Decode and validate a typed (pydantic model) body; a Response is the 422 instead."""
         value = self._json_body(request)
         if isinstance(value, Response):
             return value
         try:
-            return validate_flow(value, top_level=True)
+            return validate(value)
         except ValidationFailed as exc:
             return _unprocessable(exc.errors, ("body",))
+
+    def _flow_body(self, request: Request) -> Union[Dict[str, Any], Response]:
+        """Decode and validate a ``FlowDefinition`` body; a Response is the 422 instead."""
+        return self._model_body(request, validate_flow)
 
     # --- service --------------------------------------------------------------------
 
@@ -244,6 +357,88 @@ class Api:
     def _users_me(self, request: Request, params: Dict[str, str]) -> Response:
         return json_response(200, self._auth.user_info(request))
 
+    # --- the signed-in user's account and API key ------------------------------------
+
+    def _key_status(self, user: str) -> Response:
+        record = self._store.api_key_record(user)
+        if record is None:
+            return json_response(
+                200,
+                {
+                    "has_api_key": False,
+                    "api_key_masked": None,
+                    "message": "No API key generated yet",
+                },
+            )
+        masked = mask_api_key(record["api_key"])
+        return json_response(200, _key_summary(record, "api_key_masked", masked))
+
+    def _key_generate(self, user: str) -> Response:
+        body = _key_issued(*self._store.issue_api_key(user))
+        body["warning"] = "Store this key securely. It won't be shown again in full."
+        return json_response(200, body)
+
+    def _key_revoke(self, user: str) -> Response:
+        if not self._store.revoke_api_key(user):
+            return _detail(404, "No API key found to revoke")
+        return json_response(200, _KEY_REVOKED)
+
+    def _profile(self, user: str) -> Response:
+        record = self._store.api_key_record(user)
+        if record is None:
+            # The real handler asks the database for exactly one key row and fails without.
+            return _detail(500, "Failed to retrieve user profile")
+        return json_response(
+            200,
+            {
+                "user_id": user,
+                "api_status": {
+                    "has_api_key": True,
+                    "credits": record["credits"],
+                    "rate_limit": record["rate_limit"],
+                },
+                "usage": {
+                    "total_requests": record["total_requests"],
+                    "last_used_at": record["last_used_at"],
+                },
+            },
+        )
+
+    # --- deprecated key routes: no auth, they trust the user_id they are sent ---------
+
+    @staticmethod
+    def _user_id_in_query(request: Request) -> Union[str, Response]:
+        try:
+            return require_query(request.query, "user_id")
+        except ValidationFailed as exc:
+            return _unprocessable(exc.errors, ("query",))
+
+    def _user_id_in_body(self, request: Request) -> Union[str, Response]:
+        body = self._model_body(request, validate_user_id_request)
+        return body if isinstance(body, Response) else str(body["user_id"])
+
+    def _user_key(self, user_id: str) -> Response:
+        record = self._store.api_key_record(user_id)
+        if record is None:
+            # The real handler asks the database for exactly one key row and fails without,
+            # so its has_api_key: false answer is never given.
+            return _detail(500, "Failed to retrieve API key")
+        return json_response(200, _key_summary(record, "api_key", record["api_key"]))
+
+    def _user_key_generate(self, user_id: str) -> Response:
+        api_key = self._store.regenerate_api_key(user_id)
+        if api_key is None:
+            # Likewise it cannot create a first key; the real text after the colon is the
+            # database client's error, whose wording depends on Supabase's versions.
+            return _detail(500, "Failed to generate API key: no API key to regenerate")
+        return json_response(200, _key_issued(api_key, "regenerated"))
+
+    def _user_key_revoke(self, user_id: str) -> Response:
+        if not self._store.revoke_api_key(user_id):
+            # Likewise: its 404 "No API key found to revoke" is never given.
+            return _detail(500, "Failed to revoke API key")
+        return json_response(200, _KEY_REVOKED)
+
     # --- agents ---------------------------------------------------------------------
 
     def _create_agent(self, request: Request, params: Dict[str, str]) -> Response:
@@ -273,6 +468,17 @@ class Api:
     def _list_active_agents(self, request: Request, params: Dict[str, str]) -> Response:
         agents = self._store.list_agents(active_only=True)
         return json_response(200, {"agents": agents, "count": len(agents)})
+
+    def _my_agents(self, request: Request, params: Dict[str, str]) -> Response:
+        # The real handler cannot succeed: with key checks off it sees every caller as
+        # anonymous, it finds no user behind the master key, and it crashes on a user's key
+        # (it calls str methods on the user object its dependency returns).
+        user = self._auth.api_key_user(request)
+        if user is None:
+            return _detail(401, "Authentication required")
+        if user == MASTER_USER_ID:
+            return _detail(401, "Invalid API key")
+        return _detail(500, "'UserInfo' object has no attribute 'startswith'")
 
     def _get_agent(self, request: Request, params: Dict[str, str]) -> Response:
         agent = self._store.get_agent(params["agent_id"])
@@ -400,13 +606,9 @@ class Api:
     # --- executions -----------------------------------------------------------------
 
     def _execute(self, request: Request, params: Dict[str, str]) -> Response:
-        value = self._json_body(request)
-        if isinstance(value, Response):
-            return value
-        try:
-            execution = validate_execution_request(value)
-        except ValidationFailed as exc:
-            return _unprocessable(exc.errors, ("body",))
+        execution = self._model_body(request, validate_execution_request)
+        if isinstance(execution, Response):
+            return execution
         flow_id = execution["flow_id"]
         created = self._store.create_execution(flow_id, execution["input_data"])
         if created is None:
@@ -435,13 +637,7 @@ class Api:
 
     def _list_executions(self, request: Request, params: Dict[str, str]) -> Response:
         # ``status`` and ``flow_id`` are accepted and ignored, like the real route.
-        errors: List[FieldError] = []
-        page: Dict[str, int] = {}
-        for name, default in (("limit", 20), ("offset", 0)):
-            try:
-                page[name] = parse_query_int(request.query, name, default)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
+        page, errors = _page(request, limit=20)
         if errors:
             return _unprocessable(errors, ("query",))
         executions = self._store.list_executions(page["limit"], page["offset"])
@@ -479,6 +675,21 @@ class Api:
         if found is None:
             return _detail(404, "Execution '%s' not found" % execution_id)
         return json_response(200, {"execution": found[0], "node_results": found[1]})
+
+    def _get_messages(self, request: Request, params: Dict[str, str]) -> Response:
+        # Nothing in the real server stores agent messages: every execution, known or not,
+        # has an empty list. FastAPI reports a bad path and bad query parameters together.
+        detail: List[Dict[str, Any]] = []
+        execution_id = params["execution_id"]
+        try:
+            execution_id = parse_uuid(execution_id)
+        except ValidationFailed as exc:
+            detail.extend(fastapi_detail(exc.errors, ("path",)))
+        errors = _page(request, limit=100)[1]
+        detail.extend(fastapi_detail(errors, ("query",)))
+        if detail:
+            return json_response(422, {"detail": detail})
+        return json_response(200, {"messages": [], "count": 0, "execution_id": execution_id})
 
     def _cancel(self, request: Request, params: Dict[str, str]) -> Response:
         execution_id = self._execution_id(params)

@@ -83,7 +83,7 @@ class LocalAISpine:
         self._allow_remote_agents = allow_remote_agents
         self._demo_agent_delay = demo_agent_delay
         self._store = Store()
-        self._auth = Auth(api_key, user_tokens)
+        self._auth = Auth(api_key, user_tokens, self._store)
         self._faults = FaultInjector()
         self._log = RequestLog()
         self._api = Api(self._store, self._auth, self._submit)
@@ -290,8 +290,28 @@ class LocalAISpine:
         self._store.insert_flow(definition, owner=owner, replace=True)
         return definition
 
+    def add_api_key(self, user_id: str) -> str:
+        """Give a user a new API key, as ``POST /api/v1/user/account/api-key/generate`` would.
+
+        A user without a key gets a first one (1000 credits, rate limit 100); a user with one
+        gets a replacement, and the previous key stops working. The key is what the account
+        and deprecated key routes show for that user, and it passes the API-key check when
+        ``api_key`` is set.
+
+        Args:
+            user_id: The user, e.g. an id from ``user_tokens``.
+
+        Returns:
+            The new key (``sk_`` and 43 URL-safe characters).
+
+        Example:
+            >>> LocalAISpine().add_api_key("5f0c2b7e").startswith("sk_")
+            True
+        """
+        return self._store.issue_api_key(user_id)[0]
+
     def reset(self) -> None:
-        """Forget agents, flows, executions, recorded requests and faults.
+        """Forget agents, flows, executions, API keys, recorded requests and faults.
 
         The demo agents and flow are registered again when they are enabled and running.
 

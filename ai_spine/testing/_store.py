@@ -1,4 +1,4 @@
-"""The local server's in-memory state: agents, flows, executions and node results.
+"""The local server's in-memory state: agents, flows, executions, node results, API keys.
 
 One lock guards everything; every method takes it for a short, I/O-free critical section
 and hands out deep copies, so callers (HTTP handlers, execution workers, tests) never
@@ -9,6 +9,7 @@ store is what decides whether a flow may be stored.
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 import time
 import uuid
@@ -19,6 +20,9 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 CANCEL_MESSAGE = "Execution cancelled by user"
+# What the real server gives a user's first API key.
+FIRST_KEY_CREDITS = 1000
+FIRST_KEY_RATE_LIMIT = 100
 
 
 def utc_now() -> str:
@@ -33,6 +37,33 @@ def utc_now() -> str:
     """
     # datetime.utcnow() is deprecated from 3.12 on; this gives the same naive text.
     return datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def utc_now_with_offset() -> str:
+    """Return the current UTC time as the database behind the account routes writes it.
+
+    Returns:
+        ISO-8601 with its UTC offset, e.g. ``"2026-11-26T12:08:21.222760+00:00"``.
+
+    Example:
+        >>> utc_now_with_offset().endswith("+00:00")
+        True
+    """
+    return datetime.now(timezone.utc).isoformat()
+
+
+def new_api_key() -> str:
+    """Return a fresh API key in the real server's format.
+
+    Returns:
+        ``"sk_"`` followed by 43 URL-safe characters (32 random bytes).
+
+    Example:
+        >>> key = new_api_key()
+        >>> key.startswith("sk_"), len(key)
+        (True, 46)
+    """
+    return "sk_" + secrets.token_urlsafe(32)
 
 
 def bump_version(version: str) -> str:
@@ -182,6 +213,26 @@ class _Execution:
         self.duration = time.monotonic() - self.started
 
 
+@dataclass
+class _ApiKey:
+    api_key: str
+    created_at: str
+    credits: int = FIRST_KEY_CREDITS
+    rate_limit: int = FIRST_KEY_RATE_LIMIT
+    last_used_at: Optional[str] = None
+    total_requests: int = 0
+
+    def public(self) -> Dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "credits": self.credits,
+            "rate_limit": self.rate_limit,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "total_requests": self.total_requests,
+        }
+
+
 class Store:
     """Thread-safe in-memory store for the local AI Spine server.
 
@@ -197,13 +248,16 @@ class Store:
         self._flows: Dict[str, _FlowRecord] = {}
         # Insertion order is creation order: the list endpoint reads it backwards.
         self._executions: Dict[str, _Execution] = {}
+        # The real server's api_users table: at most one key per user id.
+        self._api_keys: Dict[str, _ApiKey] = {}
 
     def reset(self) -> None:
-        """Forget every agent, flow and execution."""
+        """Forget every agent, flow, execution and API key."""
         with self._lock:
             self._agents.clear()
             self._flows.clear()
             self._executions.clear()
+            self._api_keys.clear()
 
     # --- agents ---------------------------------------------------------------------
 
@@ -300,6 +354,82 @@ class Store:
                 "active_agents": sum(1 for a in self._agents.values() if a["is_active"]),
                 "flows": len(self._flows),
             }
+
+    # --- API keys -------------------------------------------------------------------
+
+    def issue_api_key(self, user_id: str) -> Tuple[str, str]:
+        """Give a user a new API key; the previous one, if any, stops working at once.
+
+        A first key gets the first key's credits and rate limit; a regenerated key keeps
+        the user's balance.
+
+        Args:
+            user_id: The user.
+
+        Returns:
+            ``(api_key, "created" or "regenerated")``.
+
+        Example:
+            >>> store = Store()
+            >>> store.issue_api_key("u1")[1], store.issue_api_key("u1")[1]
+            ('created', 'regenerated')
+        """
+        with self._lock:
+            api_key = self._replace_api_key(user_id)
+            if api_key is not None:
+                return api_key, "regenerated"
+            api_key = new_api_key()
+            self._api_keys[user_id] = _ApiKey(api_key, created_at=utc_now_with_offset())
+            return api_key, "created"
+
+    def regenerate_api_key(self, user_id: str) -> Optional[str]:
+        """Replace the key of a user who has one; return the new key, or None."""
+        with self._lock:
+            return self._replace_api_key(user_id)
+
+    def _replace_api_key(self, user_id: str) -> Optional[str]:
+        # The caller holds the lock.
+        record = self._api_keys.get(user_id)
+        if record is None:
+            return None
+        record.api_key = new_api_key()
+        return record.api_key
+
+    def api_key_record(self, user_id: str) -> Optional[Dict[str, Any]]:
+        """Return a copy of a user's key record, or None when the user has no key.
+
+        Returns:
+            ``api_key``, ``credits``, ``rate_limit``, ``created_at``, ``last_used_at``
+            and ``total_requests`` (requests the key authenticated).
+        """
+        with self._lock:
+            record = self._api_keys.get(user_id)
+            return record.public() if record is not None else None
+
+    def revoke_api_key(self, user_id: str) -> bool:
+        """Delete a user's key record, credits included; False when there was none."""
+        with self._lock:
+            return self._api_keys.pop(user_id, None) is not None
+
+    def api_key_owner(self, api_key: str, count_use: bool = False) -> Optional[str]:
+        """Return the user a stored API key belongs to, or None.
+
+        Args:
+            api_key: The key as sent by a client.
+            count_use: Record a request made with the key (``total_requests`` and
+                ``last_used_at``).
+
+        Returns:
+            The owner's user id, or None for a key that is not (or no longer) stored.
+        """
+        with self._lock:
+            for user_id, record in self._api_keys.items():
+                if record.api_key == api_key:
+                    if count_use:
+                        record.total_requests += 1
+                        record.last_used_at = utc_now_with_offset()
+                    return user_id
+            return None
 
     # --- executions -----------------------------------------------------------------
 

@@ -422,6 +422,9 @@ _AGENT_INFO = v_model(
     ],
 )
 
+# GenerateKeyRequest and RevokeKeyRequest of the deprecated key routes: the same one field.
+_USER_ID_REQUEST = v_model("GenerateKeyRequest", [_Field("user_id", v_str)], top_level=True)
+
 # The order in which the real agent-registration handler reads keys: the first one missing
 # surfaces as a KeyError whose repr becomes the 500's detail.
 AGENT_REQUIRED_KEYS = ("agent_id", "name", "description", "endpoint", "capabilities", "agent_type")
@@ -474,6 +477,25 @@ def validate_execution_request(value: Any) -> Dict[str, Any]:
         0
     """
     return _run(_EXECUTION_REQUEST, value)
+
+
+def validate_user_id_request(value: Any) -> Dict[str, Any]:
+    """Validate the body of the deprecated key routes (``{"user_id": str}``).
+
+    Args:
+        value: The decoded JSON body.
+
+    Returns:
+        ``{"user_id": ...}`` (extra keys dropped).
+
+    Raises:
+        ValidationFailed: With every problem found.
+
+    Example:
+        >>> validate_user_id_request({"user_id": "u1", "extra": 1})
+        {'user_id': 'u1'}
+    """
+    return _run(_USER_ID_REQUEST, value)
 
 
 def validate_agent(value: Dict[str, Any]) -> Dict[str, Any]:
@@ -558,6 +580,28 @@ def body_not_dict(value: Any) -> FieldError:
         'dict_type'
     """
     return FieldError("dict_type", (), "Input should be a valid dictionary", value)
+
+
+def require_query(query: Dict[str, str], name: str) -> str:
+    """Read a required string query parameter.
+
+    Args:
+        query: The request's query parameters.
+        name: Parameter name.
+
+    Returns:
+        Its value (possibly empty: ``?user_id=`` is a valid empty string).
+
+    Raises:
+        ValidationFailed: ``missing`` at ``(name,)`` when the parameter is absent.
+
+    Example:
+        >>> require_query({"user_id": "u1"}, "user_id")
+        'u1'
+    """
+    if name not in query:
+        raise ValidationFailed([FieldError("missing", (name,), "Field required", None)])
+    return query[name]
 
 
 def parse_query_int(query: Dict[str, str], name: str, default: int) -> int:

@@ -1,5 +1,6 @@
 """Helpers shared by the ai_spine.testing tests: agent and flow bodies, polling."""
 
+import re
 import socket
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -7,6 +8,16 @@ from typing import Any, Callable, Dict, List, Optional
 import requests
 
 from ai_spine.testing import LocalAISpine
+
+# An API key as the real server issues it: sk_ and 32 random bytes, URL-safe base64.
+API_KEY_FORMAT = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")
+# Headers without a usable user token, and the 401 detail every user-token route gives them.
+NO_USER_TOKEN = [
+    ({}, "Authorization header missing"),
+    ({"Authorization": "Basic dXNlcjpwYXNz"}, "Invalid Authorization format"),
+    ({"Authorization": "Bearer "}, "Invalid Authorization format"),
+    ({"Authorization": "alice-token"}, "Invalid Authorization format"),
+]
 
 
 def agent_body(agent_id: str, endpoint: str, agent_type: str = "processor") -> Dict[str, Any]:

@@ -1,6 +1,6 @@
 """Agent endpoints: register, list, get, delete, with the real server's quirks."""
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import pytest
 import requests
@@ -190,3 +190,59 @@ def test_delete_then_404(server: LocalAISpine, http: requests.Session) -> None:
     again = http.delete(server.url + "/api/v1/agents/temp_agent")
     assert again.status_code == 404
     assert again.json() == {"detail": "Agent 'temp_agent' not found"}
+
+
+def test_active_and_my_agents_shadow_agents_with_those_ids(
+    server: LocalAISpine, http: requests.Session
+) -> None:
+    for agent_id in ("active", "my-agents"):
+        assert _create(http, server, agent_body(agent_id, ENDPOINT)).status_code == 200
+    assert http.get(server.url + "/api/v1/agents/active").json()["count"] == 2
+    assert http.get(server.url + "/api/v1/agents/my-agents").status_code == 401
+    # Only GET is shadowed: the agents can still be deleted by id.
+    for agent_id in ("active", "my-agents"):
+        assert http.delete(server.url + "/api/v1/agents/" + agent_id).status_code == 200
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer sk_test_key", "Basic abc"])
+def test_my_agents_with_key_checks_off_is_always_401(
+    server: LocalAISpine, http: requests.Session, authorization: Optional[str]
+) -> None:
+    _create(http, server, agent_body("echo_a", ENDPOINT))
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = http.get(server.url + "/api/v1/agents/my-agents", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "Authentication required"}
+    assert "WWW-Authenticate" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    "authorization, status, detail",
+    [
+        (None, 401, "Authentication required"),
+        ("Bearer unknown-key", 401, "Authentication required"),
+        ("Basic secret-key", 401, "Authentication required"),
+        ("Bearer secret-key", 401, "Invalid API key"),
+        ("Bearer alice-token", 500, "'UserInfo' object has no attribute 'startswith'"),
+    ],
+)
+def test_my_agents_with_key_checks_on_never_succeeds(
+    http: requests.Session, authorization: Optional[str], status: int, detail: str
+) -> None:
+    with LocalAISpine(api_key="secret-key", user_tokens={"alice-token": "alice"}) as server:
+        headers = {"Authorization": authorization} if authorization else {}
+        answer = http.get(server.url + "/api/v1/agents/my-agents", headers=headers)
+        assert answer.status_code == status
+        assert answer.json() == {"detail": detail}
+        # Unlike the key check of other routes, this route sends no challenge.
+        assert "WWW-Authenticate" not in answer.headers
+
+
+def test_my_agents_with_an_issued_key_is_500(http: requests.Session) -> None:
+    with LocalAISpine(api_key="secret-key") as server:
+        key = server.add_api_key("5f0c2b7e-3d4a-4b8e-9c1d-2e3f4a5b6c7d")
+        answer = http.get(
+            server.url + "/api/v1/agents/my-agents", headers={"Authorization": "Bearer " + key}
+        )
+        assert answer.status_code == 500
+        assert answer.json() == {"detail": "'UserInfo' object has no attribute 'startswith'"}

@@ -1,6 +1,6 @@
 """Executions: the engine's lifecycle against real agents, results, cancel, list, metrics."""
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 import requests
@@ -342,7 +342,7 @@ def test_execute_malformed_json(server: LocalAISpine, http: requests.Session) ->
     }
 
 
-@pytest.mark.parametrize("suffix", ["", "/results", "/cancel"])
+@pytest.mark.parametrize("suffix", ["", "/results", "/cancel", "/messages"])
 def test_invalid_execution_id_is_422(
     server: LocalAISpine, http: requests.Session, suffix: str
 ) -> None:
@@ -404,6 +404,38 @@ def test_list_is_newest_first_with_limit_and_offset(
     assert beyond == {"executions": [], "count": 0, "limit": 20, "offset": 10}
 
 
+def test_list_ignores_status_and_slices_literally(
+    echo_server: LocalAISpine, http: requests.Session
+) -> None:
+    ok = execute(http, echo_server, "echo_flow", {})
+    failed = execute(http, echo_server, "echo_flow", {"fail": True})
+    newest = execute(http, echo_server, "echo_flow", {})
+    for execution_id in (ok, failed, newest):
+        echo_server.wait_for_execution(execution_id)
+    url = echo_server.url + "/api/v1/executions"
+
+    def listed(**query: Any) -> Dict[str, Any]:
+        answer = http.get(url, params=query)
+        assert answer.status_code == 200, answer.text
+        body: Dict[str, Any] = answer.json()
+        assert set(body) == {"executions", "count", "limit", "offset"}
+        assert body["count"] == len(body["executions"])
+        return body
+
+    def ids(**query: Any) -> List[str]:
+        return [e["execution_id"] for e in listed(**query)["executions"]]
+
+    filtered = listed(status="failed")
+    assert [e["status"] for e in filtered["executions"]] == ["completed", "failed", "completed"]
+    assert ids(status="no-such-status", flow_id="nope") == [newest, failed, ok]
+    assert listed(limit=0) == {"executions": [], "count": 0, "limit": 0, "offset": 0}
+    # Negative values act as Python slice bounds: [offset:offset + limit] of newest first.
+    assert ids(limit=-1) == [newest, failed]
+    assert listed(limit=-1)["limit"] == -1
+    assert ids(offset=-1) == [ok]
+    assert ids(limit=1, offset=3) == []
+
+
 def test_list_with_bad_query_types_is_422(server: LocalAISpine, http: requests.Session) -> None:
     answer = http.get(server.url + "/api/v1/executions", params={"limit": "ten", "offset": "x"})
     assert answer.status_code == 422
@@ -442,3 +474,39 @@ def test_metrics_count_running_executions(
     metrics = http.get(echo_server.url + "/metrics").json()
     assert metrics["running_executions"] == 1
     assert metrics["average_execution_time"] == 0.0
+
+
+def test_messages_are_always_an_empty_page(
+    echo_server: LocalAISpine, http: requests.Session
+) -> None:
+    execution_id = execute(http, echo_server, "echo_flow", {"msg": "hello"})
+    echo_server.wait_for_execution(execution_id)
+    url = echo_server.url + "/api/v1/executions/%s/messages"
+    for known_or_not in (execution_id, UNKNOWN_ID):
+        answer = http.get(url % known_or_not)
+        assert answer.status_code == 200
+        assert answer.json() == {"messages": [], "count": 0, "execution_id": known_or_not}
+    paged = http.get(url % execution_id, params={"limit": 10, "offset": 5})
+    assert paged.json() == {"messages": [], "count": 0, "execution_id": execution_id}
+    # The id comes back in canonical form, whatever form was sent.
+    braced = http.get(url % ("{%s}" % execution_id.upper()))
+    assert braced.json()["execution_id"] == execution_id
+
+
+def test_messages_with_bad_query_types_is_422(server: LocalAISpine, http: requests.Session) -> None:
+    message = "Input should be a valid integer, unable to parse string as an integer"
+    url = server.url + "/api/v1/executions/%s/messages"
+    answer = http.get(url % UNKNOWN_ID, params={"limit": "ten", "offset": "1.5"})
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": [
+            {"type": "int_parsing", "loc": ["query", "limit"], "msg": message, "input": "ten"},
+            {"type": "int_parsing", "loc": ["query", "offset"], "msg": message, "input": "1.5"},
+        ]
+    }
+    # A bad id and a bad query are reported together, the path first.
+    both = http.get(url % "not-a-uuid", params={"offset": "x"})
+    assert [error["loc"] for error in both.json()["detail"]] == [
+        ["path", "execution_id"],
+        ["query", "offset"],
+    ]

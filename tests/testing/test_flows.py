@@ -7,7 +7,7 @@ import requests
 
 from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
 
-from ._support import agent_body, flow_body
+from ._support import NO_USER_TOKEN, agent_body, flow_body
 
 ALICE = {"Authorization": "Bearer alice-token"}
 BOB = {"Authorization": "Bearer bob-token"}
@@ -79,14 +79,7 @@ def test_get_unknown_flow_is_404(server: LocalAISpine, http: requests.Session) -
     assert answer.json() == {"detail": "Flow 'no_such_flow' not found"}
 
 
-@pytest.mark.parametrize(
-    "headers, detail",
-    [
-        ({}, "Authorization header missing"),
-        ({"Authorization": "Basic abc"}, "Invalid authorization header format"),
-        ({"Authorization": "Bearer "}, "Invalid authorization header format"),
-    ],
-)
+@pytest.mark.parametrize("headers, detail", NO_USER_TOKEN)
 def test_create_needs_a_user_token(
     seeded: LocalAISpine, http: requests.Session, headers: Dict[str, str], detail: str
 ) -> None:
@@ -94,6 +87,17 @@ def test_create_needs_a_user_token(
     assert answer.status_code == 401
     assert answer.json() == {"detail": detail}
     assert "WWW-Authenticate" not in answer.headers
+
+
+def test_a_bare_three_part_token_is_a_user_token(
+    seeded: LocalAISpine, http: requests.Session
+) -> None:
+    bare = {"Authorization": "header.payload.signature"}
+    answer = http.post(seeded.url + "/api/v1/flows", json=flow_body(), headers=bare)
+    assert answer.status_code == 201
+    bearer = {"Authorization": "Bearer header.payload.signature"}
+    mine = http.get(seeded.url + "/api/v1/flows/my-flows", headers=bearer).json()
+    assert [flow["flow_id"] for flow in mine["flows"]] == ["echo_flow"]
 
 
 def test_create_existing_id_is_409(seeded: LocalAISpine, http: requests.Session) -> None:

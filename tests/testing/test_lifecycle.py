@@ -187,8 +187,8 @@ def test_wait_for_execution(demo_server: LocalAISpine, http: requests.Session) -
 
 STDLIB = {
     "__future__", "copy", "dataclasses", "datetime", "fnmatch", "hashlib", "http",
-    "ipaddress", "json", "logging", "re", "socket", "socketserver", "threading", "time",
-    "types", "typing", "urllib", "uuid",
+    "ipaddress", "json", "logging", "re", "secrets", "socket", "socketserver", "threading",
+    "time", "types", "typing", "urllib", "uuid",
 }  # fmt: skip
 
 

@@ -7,6 +7,10 @@ recorded status code must match, and the body must match recursively: same keys,
 JSON types, and the same values except where a value is inherently different on every run
 (ids, timestamps, durations), in which case only its type is compared. Recorded execution
 ids are mapped to the ones this server issued, so lists and ids are checked for real.
+
+The recording server ran without Supabase, so it could verify no user token and had no
+API-key records: the replay server is given ``user_tokens={}`` (no token names a user) and,
+standing in for a working database, a key for the user the recorded key routes ask about.
 """
 
 import json
@@ -19,7 +23,7 @@ import requests
 
 from ai_spine.testing import DemoAgents, LocalAISpine
 
-from ._support import poll
+from ._support import API_KEY_FORMAT, poll
 
 HERE = Path(__file__).resolve()
 FIXTURE = HERE.parents[1] / "fixtures" / "responses.json"
@@ -55,7 +59,24 @@ NOT_REPRODUCED = {
     "metrics_devmode_bug": (
         "the same DEV_MODE bug zeroes /metrics; LocalAISpine reports the real counts"
     ),
+    "user_keys_my_key_offline_500": (
+        "the recording server had no database, so GET /api/v1/user/keys/my-key answered 500 "
+        "'Failed to retrieve API key'; a working server shows the user's key, and so does "
+        "LocalAISpine for the user it holds a key for"
+    ),
+    "user_keys_generate_offline_500": (
+        "without its database POST /api/v1/user/keys/generate answered 500 'Failed to "
+        "generate API key: SUPABASE_URL and SUPABASE_SERVICE_KEY must be set'; a working "
+        "server replaces the user's key, and so does LocalAISpine"
+    ),
+    "user_keys_revoke_offline_500": (
+        "without its database DELETE /api/v1/user/keys/revoke answered 500 'Failed to revoke "
+        "API key'; a working server deletes the user's key, and so does LocalAISpine"
+    ),
 }
+# The user the recorded key routes ask about; the replay server holds a key for it.
+KEY_ROUTES_USER = "5f0c2b7e-3d4a-4b8e-9c1d-2e3f4a5b6c7d"
+EXCHANGES = 89
 
 # Sleeps asked of the echo agents ("sleep": 2) run at this fraction of their length.
 SLEEP_SCALE = 0.25
@@ -75,11 +96,14 @@ def test_fixture_copy_matches_the_shared_contract() -> None:
 
 def test_not_reproduced_list_is_exactly_the_known_departures() -> None:
     names = [exchange["name"] for exchange in _load()]
-    assert len(names) == len(set(names)) == 60
+    assert len(names) == len(set(names)) == EXCHANGES
     assert set(NOT_REPRODUCED) == {
         "agents_list_v1_offline_500",
         "executions_list_devmode_bug",
         "metrics_devmode_bug",
+        "user_keys_my_key_offline_500",
+        "user_keys_generate_offline_500",
+        "user_keys_revoke_offline_500",
     }
     assert set(NOT_REPRODUCED) <= set(names)
 
@@ -92,6 +116,7 @@ class Replay:
         self.agents = agents
         self.http = http
         self.ids: Dict[str, str] = {}
+        self.api_key = server.add_api_key(KEY_ROUTES_USER)
 
     def substitute(self, value: Any) -> Any:
         """Recorded value -> the value expected from this run (agent URL, execution ids)."""
@@ -128,6 +153,8 @@ class Replay:
         if request["method"] != "GET" or exchange["response"]["status"] != 200:
             return
         path = request["path"]
+        if path.endswith("/messages"):
+            return  # always empty: nothing to wait for
         if path.startswith("/api/v1/executions/") and path.endswith("/results"):
             url = self.server.url + self.substitute(path)
             wanted_status = body["execution"]["status"]
@@ -182,9 +209,9 @@ def assert_same(recorded: Any, actual: Any, where: str = "body") -> None:
         assert actual == recorded, "%s: %r != %r" % (where, actual, recorded)
 
 
-def _check_departure(name: str, answer: requests.Response) -> None:
+def _check_departure(replay: Replay, name: str, answer: requests.Response) -> None:
     body = answer.json()
-    assert answer.status_code == 200, name
+    assert answer.status_code == 200, "%s: %s" % (name, answer.text)
     if name == "agents_list_v1_offline_500":
         assert set(body) == {"agents", "count", "authenticated"}
         assert body["count"] == 2 and body["authenticated"] is False
@@ -192,12 +219,31 @@ def _check_departure(name: str, answer: requests.Response) -> None:
         assert body["count"] == 5
     elif name == "metrics_devmode_bug":
         assert body["total_executions"] == 5
+    elif name == "user_keys_my_key_offline_500":
+        assert body == {
+            "has_api_key": True,
+            "api_key": replay.api_key,
+            "credits": 1000,
+            "rate_limit": 100,
+            "created_at": body["created_at"],
+            "last_used_at": None,
+        }
+        assert isinstance(body["created_at"], str)
+    elif name == "user_keys_generate_offline_500":
+        assert API_KEY_FORMAT.match(body.pop("api_key")) and body == {
+            "message": "API key regenerated successfully",
+            "action": "regenerated",
+        }
+    elif name == "user_keys_revoke_offline_500":
+        assert body == {"message": "API key revoked successfully", "status": "revoked"}
+    else:
+        raise AssertionError("no check for the departure " + name)
 
 
 @pytest.fixture
 def replay() -> Iterator[Replay]:
     with DemoAgents(sleep_scale=SLEEP_SCALE) as agents, LocalAISpine(
-        agent_timeout=10.0
+        agent_timeout=10.0, user_tokens={}
     ) as server, requests.Session() as http:
         yield Replay(server, agents, http)
 
@@ -210,7 +256,7 @@ def test_replay_every_recorded_exchange(replay: Replay) -> None:
         replay.wait_like_the_recording(exchange)
         answer = replay.send(exchange["request"])
         if name in NOT_REPRODUCED:
-            _check_departure(name, answer)
+            _check_departure(replay, name, answer)
             continue
         assert answer.status_code == recorded["status"], "%s: %s" % (name, answer.text)
         assert answer.headers["Content-Type"].startswith(recorded["headers"]["content-type"])
@@ -220,4 +266,4 @@ def test_replay_every_recorded_exchange(replay: Replay) -> None:
         if name == "method_not_allowed":
             assert answer.headers["Allow"] == "GET"
         replayed.append(name)
-    assert len(replayed) == 60 - len(NOT_REPRODUCED)
+    assert len(replayed) == EXCHANGES - len(NOT_REPRODUCED)
