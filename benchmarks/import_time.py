@@ -6,7 +6,8 @@ needs requests anyway, so the ratio shows what the SDK itself adds, independent 
 this machine is: there is deliberately no threshold in absolute milliseconds.
 
 It also checks that ``import ai_spine`` stays lean: it must not import ``ai_spine.testing``
-(the local test server) or ``ai_spine.cli`` (the console script); both load only when used.
+(the local test server), ``ai_spine.cli`` (the console script), ``ai_spine.async_client`` or
+aiohttp (the async client); each loads only when used.
 
 It measures the ``ai_spine`` that the given interpreter imports from a neutral working
 directory, i.e. the installed package (an editable install counts). Stdlib only, Python 3.7+.
@@ -30,7 +31,7 @@ from typing import List, Optional, Tuple
 DEFAULT_RUNS = 15
 DEFAULT_BUDGET = 1.5
 #: Modules that ``import ai_spine`` must not load eagerly.
-FORBIDDEN_EAGER = ("ai_spine.testing", "ai_spine.cli")
+FORBIDDEN_EAGER = ("ai_spine.testing", "ai_spine.cli", "ai_spine.async_client", "aiohttp")
 
 
 class ImportFailed(Exception):
