@@ -7,6 +7,7 @@ the same code the async transport runs.
 """
 
 import http.client
+import re
 import time
 from typing import Any, Dict, List, Optional, Tuple, TypeVar
 
@@ -25,6 +26,8 @@ from .exceptions import AISpineError, ValidationError
 __all__ = ["SyncTransport", "classify"]
 
 T = TypeVar("T")
+
+_URLLIB3_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(host=[^)]*\)): ")
 
 # What sending can raise besides an HTTP answer. requests wraps most of it, but not all:
 # a malformed header value raises ValueError, a broken socket OSError.
@@ -58,16 +61,17 @@ class SyncTransport(TransportBase):
         super().__init__(settings)
         if settings.session is None:
             self._session = _new_session(settings)
-            self._options: Dict[str, Any] = {}
         elif isinstance(settings.session, requests.Session):
             self._session = settings.session
-            self._options = _explicit_options(settings)
         else:
             raise ValidationError(
                 "session must be a requests.Session for AISpine, got {}".format(
                     type(settings.session).__name__
                 )
             )
+        # Sent with every request, even on our own session: requests lets REQUESTS_CA_BUNDLE
+        # and HTTPS_PROXY override a session's verify and proxies, never a request's.
+        self._options = _explicit_options(settings)
 
     def close(self) -> None:
         """Close the pooled connections, if the session is this transport's own."""
@@ -147,7 +151,8 @@ def _new_session(settings: Settings) -> requests.Session:
 
 
 def _explicit_options(settings: Settings) -> Dict[str, Any]:
-    # A user's session keeps its own TLS and proxy settings unless the client was given some.
+    # What the client was given, per request. A user's session otherwise keeps its own TLS
+    # and proxy settings.
     options: Dict[str, Any] = {}
     if settings.verify is not True:
         options["verify"] = settings.verify
@@ -217,8 +222,7 @@ def _root_reason(causes: List[BaseException]) -> str:
     innermost = causes[-1]
     if isinstance(innermost, OSError) and innermost.strerror:
         return str(innermost.strerror)
-    text = str(innermost)
-    # urllib3 prefixes its messages with the connection object's repr.
-    if text.startswith("<") and ">: " in text:
-        text = text.split(">: ", 1)[1]
+    # urllib3 prefixes its messages with the connection or pool: "<... object at 0x...>: "
+    # (urllib3 1.x), "HTTPConnection(host='h', port=1): " (2.x).
+    text = _URLLIB3_PREFIX.sub("", str(innermost), count=1)
     return text or type(innermost).__name__

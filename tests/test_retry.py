@@ -76,3 +76,30 @@ def test_policy_is_an_immutable_value() -> None:
         policy.max_retries = 5  # type: ignore[misc]
     assert dataclasses.replace(policy, max_retries=0) == RetryPolicy(max_retries=0)
     assert hash(policy) == hash(RetryPolicy(max_retries=2))
+
+
+@pytest.mark.parametrize(
+    "method, idempotent",
+    [
+        ("GET", True),
+        ("get", True),
+        ("HEAD", True),
+        ("OPTIONS", True),
+        ("DELETE", True),
+        ("POST", False),
+        ("put", False),
+        ("PATCH", False),
+    ],
+)
+def test_idempotence_ignores_the_method_s_case(method: str, idempotent: bool) -> None:
+    assert RetryPolicy.is_idempotent(method) is idempotent
+    assert RetryPolicy().should_retry_read_error(method, attempt=1) is idempotent
+    assert RetryPolicy().should_retry_status(method, 503, attempt=1) is idempotent
+
+
+def test_a_seeded_random_source_makes_delays_reproducible() -> None:
+    policy = RetryPolicy()
+    first = [policy.delay(n, rng=random.Random(3)) for n in (1, 2, 3)]
+    again = [policy.delay(n, rng=random.Random(3)) for n in (1, 2, 3)]
+    assert first == again
+    assert policy.delay(2, retry_after=0.0, rng=random.Random(3)) == 0.0
