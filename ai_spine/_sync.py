@@ -126,7 +126,7 @@ class SyncTransport(TransportBase):
                     allow_redirects=False,
                     **self._options,
                 )
-                content = response.content
+                content = _complete(response)
             except _TRANSPORT_ERRORS as error:
                 delay = exchange.failed(classify(error), error)
             else:
@@ -134,6 +134,20 @@ class SyncTransport(TransportBase):
                 if delay is None:
                     return exchange.result(response.status_code, content, response.headers)
             time.sleep(delay)
+
+
+def _complete(response: requests.Response) -> bytes:
+    """The whole body; an answer cut short of its ``Content-Length`` is unreadable."""
+    content = response.content
+    # urllib3 2 raises on a short body; urllib3 1.26 (Python 3.7) would hand over the part
+    # that arrived, which could parse as a different, shorter answer.
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and "Content-Encoding" not in response.headers:
+        if len(content) < int(length):
+            raise requests.exceptions.ChunkedEncodingError(
+                "the answer ended after {} of its {} bytes".format(len(content), length)
+            )
+    return content
 
 
 def _new_session(settings: Settings) -> requests.Session:
