@@ -46,7 +46,8 @@ def test_error_handling() -> None:
 def test_async_execution() -> None:
     output = run_example("async_execution.py")
     assert output.count("asyncio: completed") == 4
-    assert output.count("bounded #") >= 8  # each one's progress, two at a time
+    for number in range(1, 5):  # each reports its progress; a fast one may only show the end
+        assert "bounded #{}: completed".format(number) in output
     assert "all at once: 4 executions" in output and "two at a time: 4 executions" in output
 
 
