@@ -18,13 +18,16 @@ The hierarchy (all importable from ``ai_spine``)::
     └── ExecutionError              the execution itself failed or was cancelled
 
 Errors built from a response carry ``status_code``, ``body`` (parsed JSON, or text),
-``headers``, ``method`` and ``url``. Nothing from ``requests``, ``urllib3`` or ``json``
-escapes a public method: those are always translated into one of the classes above.
+``headers`` (case-insensitive, like ``requests``' own), ``method`` and ``url``. Nothing from
+``requests``, ``urllib3`` or ``json`` escapes a public method: those are always translated
+into one of the classes above.
 """
 
 import builtins
 import re
 from typing import Any, Dict, List, Mapping, Optional, Type
+
+from requests.structures import CaseInsensitiveDict
 
 from .utils import parse_retry_after
 
@@ -52,8 +55,10 @@ class AISpineError(Exception):
         message: What happened, in the server's words where it gave any.
         status_code: The HTTP status, when a response was received.
         body: The response body, parsed from JSON when possible, else text.
-        headers: The response headers (case-insensitive keys are not guaranteed: use
-            lowercase).
+        headers: The response headers, looked up case-insensitively as in ``requests``
+            (a ``requests.structures.CaseInsensitiveDict``): ``headers["Retry-After"]`` and
+            ``headers.get("x-request-id")`` find the same header whatever case the server
+            sent. Empty when no response was received.
         method: The HTTP method of the request that failed.
         url: The full URL of the request that failed.
 
@@ -61,7 +66,9 @@ class AISpineError(Exception):
         >>> try:  # doctest: +SKIP
         ...     client.get_flow("nope")
         ... except AISpineError as error:
-        ...     print(error.status_code, error.message)
+        ...     print(error.status_code, error.message, error.headers.get("Content-Type"))
+        >>> AISpineError("busy", headers={"retry-after": "2"}).headers["Retry-After"]
+        '2'
     """
 
     def __init__(
@@ -78,7 +85,7 @@ class AISpineError(Exception):
         self.message = message
         self.status_code = status_code
         self.body = body
-        self.headers: Dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.headers: "CaseInsensitiveDict[str]" = CaseInsensitiveDict(headers or {})
         self.method = method
         self.url = url
 

@@ -1,9 +1,11 @@
 """Mapping responses to exceptions, over the real server's recorded error bodies."""
 
 import builtins
+import pickle
 from typing import Any, Callable, Dict, Type
 
 import pytest
+from requests.structures import CaseInsensitiveDict
 
 import ai_spine
 from ai_spine.exceptions import (
@@ -227,3 +229,33 @@ def test_redirects_are_errors_that_name_the_target() -> None:
         error.message
     )
     assert "Check base_url" in error.message
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def test_headers_are_case_insensitive_like_requests_own() -> None:
+    error = error_from_response(
+        429, {"detail": "slow down"}, {"retry-after": "7", "X-Request-Id": "r-1"}, "GET", URL
+    )
+    assert isinstance(error.headers, CaseInsensitiveDict)
+    assert error.headers["Retry-After"] == error.headers["RETRY-AFTER"] == "7"
+    assert error.headers.get("x-request-id") == "r-1"
+    assert error.headers.get("X-Missing") is None
+    assert "Retry-After" in error.headers
+    # It still compares, copies and pickles as the plain mapping of what the server sent.
+    assert error.headers == {"Retry-After": "7", "x-request-id": "r-1"}
+    assert dict(error.headers) == {"retry-after": "7", "X-Request-Id": "r-1"}
+    assert pickle.loads(pickle.dumps(error)).headers["RETRY-after"] == "7"
+
+
+def test_an_error_without_a_response_has_empty_headers() -> None:
+    error = AISpineError("no answer")
+    assert len(error.headers) == 0 and error.headers.get("Retry-After") is None
+
+
+def test_each_error_gets_its_own_headers() -> None:
+    sent = {"Retry-After": "1"}
+    error = AISpineError("x", headers=sent)
+    sent["Retry-After"] = "2"
+    assert error.headers["retry-after"] == "1"

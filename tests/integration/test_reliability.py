@@ -88,6 +88,9 @@ def test_a_long_retry_after_fails_at_once(server: LocalAISpine, sdk: AISpine) ->
         sdk.get_status()
     assert caught.value.retry_after == 120.0
     assert len(server.requests_to("GET", "/status")) == 1
+    # Whatever case the server used, both clients' errors look headers up in any case.
+    assert caught.value.headers["retry-after"] == caught.value.headers["Retry-After"] == "120"
+    assert caught.value.headers.get("CONTENT-TYPE", "").startswith("application/json")
 
 
 def test_exhausted_retries_give_the_typed_error(
