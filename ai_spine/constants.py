@@ -54,8 +54,13 @@ NIL_UUID = "00000000-0000-0000-0000-000000000000"
 """The execution id the server answers when it refused to start an execution."""
 
 # --- Validation -------------------------------------------------------------------------------
-RESOURCE_ID_PATTERN = r"[A-Za-z0-9_-]{1,100}"
-"""Flow and agent ids, as the JavaScript SDK restricts them (matched in full)."""
+RESOURCE_ID_MAX_BYTES = 1000
+"""The longest flow or agent id sent, in UTF-8 bytes (1000 ASCII characters). The server
+takes any string; percent-encoded, such an id is at most 3000 bytes of path, which leaves
+room for the rest of the request line under the smallest common limit of proxies (8 KiB,
+nginx's default), so a longer id would be refused by the network rather than the API."""
+DOT_SEGMENTS: FrozenSet[str] = frozenset({".", ".."})
+"""Ids that URL normalisation (RFC 3986, done by clients and proxies) removes from a path."""
 RESERVED_FLOW_IDS: FrozenSet[str] = frozenset({"my-flows", "execute"})
 """Flow ids that ``/api/v1/flows/{flow_id}`` cannot reach: fixed routes answer instead."""
 RESERVED_AGENT_IDS: FrozenSet[str] = frozenset({"active", "my-agents"})

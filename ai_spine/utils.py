@@ -8,14 +8,14 @@ import json
 import math
 import re
 import time
+import unicodedata
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Collection, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
-from .constants import RESOURCE_ID_PATTERN
+from .constants import DOT_SEGMENTS, RESOURCE_ID_MAX_BYTES
 
-_RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
 _SECRET = re.compile(r"[\x21-\x7e]+")
 
 
@@ -49,7 +49,14 @@ def require_string(value: Any, name: str) -> str:
 
 
 def validate_resource_id(value: Any, name: str, reserved: Collection[str] = ()) -> str:
-    """Check a flow or agent id against ``^[A-Za-z0-9_-]{1,100}$``.
+    """Check that a flow or agent id can travel as one path segment of its route.
+
+    The server takes any string as an id, and the SDK percent-encodes it (spaces, ``?``,
+    ``%`` and non-ASCII letters included), so only ids that no encoding can route are
+    refused: ``/`` (the server decodes ``%2F`` before routing), ``.`` and ``..`` (removed
+    from paths by URL normalisation), control characters, text that UTF-8 cannot encode,
+    more than :data:`~ai_spine.constants.RESOURCE_ID_MAX_BYTES` bytes, and the ids in
+    ``reserved``.
 
     Args:
         value: The id to check.
@@ -61,24 +68,41 @@ def validate_resource_id(value: Any, name: str, reserved: Collection[str] = ()) 
         The id, unchanged.
 
     Raises:
-        ValidationError: If it is not a string, does not match the pattern, or is reserved.
+        ValidationError: If it is not a non-empty string or cannot be routed; the message
+            says why.
 
     Example:
-        >>> validate_resource_id("credit_check", "flow_id")
-        'credit_check'
+        >>> validate_resource_id("credit check v2", "flow_id")
+        'credit check v2'
     """
-    require_string(value, name)
-    if not _RESOURCE_ID.fullmatch(value):
-        raise _invalid(
-            "{} must be 1 to 100 letters, digits, '_' or '-', got {!r}".format(name, value)
+    if not isinstance(value, str) or not value:
+        raise _invalid("{} must be a non-empty string, got {}".format(name, _describe(value)))
+    problem = _unroutable(value, reserved)
+    if problem:
+        shown = value if len(value) <= 60 else value[:40] + "..."
+        raise _invalid("{} {!r} {}".format(name, shown, problem))
+    return value
+
+
+def _unroutable(value: str, reserved: Collection[str]) -> str:
+    if "/" in value:
+        return "cannot contain '/': the server reads it as a path separator, even encoded"
+    if value in DOT_SEGMENTS:
+        return "cannot be an id: URL normalisation removes '.' and '..' from a path"
+    control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return "cannot contain control characters such as {!r}".format(control)
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "must be text that UTF-8 can encode (it holds a lone surrogate)"
+    if size > RESOURCE_ID_MAX_BYTES:
+        return "is {} bytes in UTF-8, more than the {} a URL carries safely through proxies".format(
+            size, RESOURCE_ID_MAX_BYTES
         )
     if value in reserved:
-        raise _invalid(
-            "{} {!r} cannot be addressed: the API routes that path to another endpoint".format(
-                name, value
-            )
-        )
-    return str(value)
+        return "cannot be addressed: the API routes that path to another endpoint"
+    return ""
 
 
 def validate_secret(value: Any, name: str) -> str:

@@ -236,7 +236,7 @@ def test_execute_refused_for_another_reason_raises_execution_error(
     "args, kwargs, fragment",
     [
         (("", {}), {}, "flow_id"),
-        (("bad id", {}), {}, "flow_id"),
+        (("bad/id", {}), {}, "flow_id"),
         ((None, {}), {}, "flow_id"),
         (("f", "not a dict"), {}, "input_data must be a dict"),
         (("f", ["a"]), {}, "input_data must be a dict"),
@@ -555,7 +555,7 @@ def test_flow_writes_without_any_token_fail_before_sending(
     [
         ("flow", "flow must be a dict"),
         ({"flow_id": "f"}, "missing required field"),
-        ({**FLOW, "flow_id": "bad id"}, "flow_id"),
+        ({**FLOW, "flow_id": "bad/id"}, "flow_id"),
         ({**FLOW, "nodes": "a"}, "nodes"),
         ({**FLOW, "nodes": [{"agent_id": "x"}]}, "nodes"),
         ({**FLOW, "metadata": {"x": {1, 2}}}, "JSON-serialisable"),
@@ -630,7 +630,7 @@ def test_agent_listing_failure_is_a_server_error(
     "change, fragment",
     [
         ({"description": None}, "description"),
-        ({"agent_id": "bad id"}, "agent_id"),
+        ({"agent_id": ".."}, "agent_id"),
         ({"name": ""}, "name"),
         ({"endpoint": "ftp://x"}, "endpoint"),
         ({"endpoint": "localhost:9000"}, "endpoint"),

@@ -22,8 +22,11 @@ from ai_spine.utils import (
 )
 
 
-@pytest.mark.parametrize("value", ["a", "credit_analysis", "flow-1", "A" * 100, "0_-9"])
-def test_resource_ids_matching_the_pattern_pass(value: str) -> None:
+@pytest.mark.parametrize(
+    "value",
+    ["a", "credit_analysis", "A" * 1000, "é" * 500, "flow id", "   ", "a?b#c%d", "...", "€"],
+)
+def test_resource_ids_the_server_can_route_pass(value: str) -> None:
     assert validate_resource_id(value, "flow_id") == value
 
 
@@ -31,14 +34,17 @@ def test_resource_ids_matching_the_pattern_pass(value: str) -> None:
     "value, fragment",
     [
         ("", "non-empty string"),
-        ("   ", "non-empty string"),
         (None, "non-empty string"),
         (42, "non-empty string"),
-        ("a" * 101, "1 to 100"),
-        ("a/b", "1 to 100"),
-        ("flow id", "1 to 100"),
-        ("é", "1 to 100"),
-        ("../etc", "1 to 100"),
+        ("a" * 1001, "is 1001 bytes in UTF-8, more than the 1000"),
+        ("é" * 501, "is 1002 bytes in UTF-8"),
+        ("a/b", "cannot contain '/'"),
+        ("../etc", "cannot contain '/'"),
+        (".", "URL normalisation removes '.' and '..'"),
+        ("..", "URL normalisation removes '.' and '..'"),
+        ("a\tb", "control characters such as '\\t'"),
+        ("a\x00", "control characters"),
+        ("\udcff", "lone surrogate"),
     ],
 )
 def test_bad_resource_ids_are_refused_with_the_argument_named(value: object, fragment: str) -> None:
@@ -46,6 +52,17 @@ def test_bad_resource_ids_are_refused_with_the_argument_named(value: object, fra
         validate_resource_id(value, "agent_id")
     assert "agent_id" in str(caught.value)
     assert fragment in str(caught.value)
+
+
+def test_a_long_refused_id_is_shortened_in_the_message() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_resource_id("x" * 5000, "flow_id")
+    assert len(str(caught.value)) < 200
+
+
+def test_reserved_ids_are_refused_with_the_reason() -> None:
+    with pytest.raises(ValidationError, match="flow_id 'execute' cannot be addressed"):
+        validate_resource_id("execute", "flow_id", {"execute"})
 
 
 def test_execution_ids_are_canonicalised_uuids() -> None:

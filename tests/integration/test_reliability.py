@@ -132,7 +132,7 @@ def test_waiting_survives_failing_polls(server: LocalAISpine, sdk: AISpine) -> N
 def test_invalid_arguments_send_nothing(server: LocalAISpine, sdk: AISpine) -> None:
     server.clear_requests()
     for call in (
-        lambda: sdk.execute_flow("bad id", {}),
+        lambda: sdk.execute_flow("bad/id", {}),
         lambda: sdk.execute_flow(DEMO_FLOW_ID, "not a dict"),  # type: ignore[arg-type]
         lambda: sdk.get_execution("not-a-uuid"),
         lambda: sdk.create_agent({"agent_id": "x"}),  # type: ignore[typeddict-item]
