@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import logging
 import os
+import warnings
 from typing import Any, Dict, Generic, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
 
 from ._protocol import enable_debug_logging
@@ -300,6 +301,17 @@ class ClientBase(Generic[TransportT]):
                 "{}().".format(operation, type(self).__name__)
             )
         return token
+
+    @staticmethod
+    def _deprecated(method: str, replacement: str) -> None:
+        """Warn that a 2.x key method is deprecated, pointing at the line that called it."""
+        warnings.warn(
+            "{}() is deprecated: its route (/api/v1/user/keys) needs no credentials and "
+            "trusts any user_id. Use {}(access_token=...) instead, which acts for the user "
+            "the access token belongs to.".format(method, replacement),
+            DeprecationWarning,
+            stacklevel=3,  # this function, the client's method, then its caller
+        )
 
     def __repr__(self) -> str:
         """Show the configuration, with the API key masked."""

@@ -9,18 +9,25 @@ what ``get_execution`` sends and accepts.
 
 import json
 import re
-from typing import Any, Callable, Dict, Generic, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, Generic, List, Mapping, Optional, Set, TypeVar
 
 from .constants import (
+    ACCOUNT_PROFILE_PATH,
+    ACTIVE_AGENTS_PATH,
     AGENT_PATH,
     AGENT_REQUIRED_FIELDS,
     AGENT_TYPES,
     AGENTS_PATH,
+    API_KEY_GENERATE_PATH,
+    API_KEY_REVOKE_PATH,
+    API_KEY_STATUS_PATH,
     CURRENT_USER_PATH,
     EXECUTE_PATH,
     EXECUTION_CANCEL_PATH,
+    EXECUTION_MESSAGES_PATH,
     EXECUTION_PATH,
     EXECUTION_RESULTS_PATH,
+    EXECUTION_STATUSES,
     EXECUTIONS_PATH,
     FLOW_PATH,
     FLOWS_PATH,
@@ -34,12 +41,19 @@ from .constants import (
     RESERVED_FLOW_IDS,
     STATUS_FAILED,
     STATUS_PATH,
+    USER_KEY_GENERATE_PATH,
+    USER_KEY_PATH,
+    USER_KEY_REVOKE_PATH,
 )
 from ._protocol import Answer
 from .exceptions import AISpineError, ExecutionError, NotFoundError, ServerError, ValidationError
 from .models import (
     Agent,
+    ApiKeyIssued,
+    ApiKeyRevoked,
+    ApiKeyStatus,
     Execution,
+    ExecutionMessage,
     ExecutionResults,
     ExecutionStart,
     Flow,
@@ -47,6 +61,8 @@ from .models import (
     Metrics,
     SystemStatus,
     User,
+    UserApiKey,
+    UserProfile,
 )
 from .utils import (
     build_path,
@@ -154,14 +170,128 @@ def cancel_execution(execution_id: str) -> "Operation[Dict[str, Any]]":
     return Operation("POST", path, expect_dict)
 
 
-def list_executions(limit: int, offset: int) -> "Operation[List[Execution]]":
-    """``GET /api/v1/executions?limit=&offset=``, unwrapped to the list."""
+def list_executions(
+    limit: int, offset: int, status: Optional[str] = None
+) -> "Operation[List[Execution]]":
+    """``GET /api/v1/executions?limit=&offset=[&status=]``, unwrapped to the list.
+
+    ``status`` is sent, and the page is also filtered by it here: today's server ignores it.
+    """
+    page = execution_page(limit, offset, status)
+    unfiltered = page.parse
+    page.parse = lambda answer: with_status(unfiltered(answer), status)
+    return page
+
+
+def execution_page(
+    limit: int, offset: int, status: Optional[str] = None
+) -> "Operation[List[Execution]]":
+    """``GET /api/v1/executions``, unwrapped to the list as the server sent it (unfiltered)."""
+    params = page_params(limit, offset)
+    if status is not None:
+        if status not in EXECUTION_STATUSES:
+            raise ValidationError(
+                "status must be one of {}, or None for every status; got {!r}".format(
+                    ", ".join(sorted(EXECUTION_STATUSES)), status
+                )
+            )
+        params["status"] = status
+    return Operation("GET", EXECUTIONS_PATH, _list_of("executions"), params=params)
+
+
+def with_status(executions: List[Execution], status: Optional[str]) -> List[Execution]:
+    """The executions whose ``status`` is ``status`` (all of them for None)."""
+    if status is None:
+        return executions
+    return [e for e in executions if e.get("status") == status]
+
+
+class ExecutionPages:
+    """The walk of ``iter_executions``, without I/O: which page to ask for next, and what of
+    each page to yield.
+
+    Pages are ``limit``/``offset`` windows of the newest-first list. The walk ends after the
+    first page shorter than ``page_size``, judged by the page as the server sent it: a page
+    in which nothing matches ``status`` does not end it. An execution started during the
+    walk pushes older ones into later pages; one already yielded is not yielded again.
+
+    Args:
+        page_size: Executions asked for per request, at least 1.
+        status: Yield only executions in this status, or None for all.
+
+    Raises:
+        ValidationError: If an argument is invalid.
+
+    Example:
+        >>> pages = ExecutionPages(2, "failed")
+        >>> pages.next_page().params
+        {'limit': '2', 'offset': '0', 'status': 'failed'}
+        >>> pages.took([{"execution_id": "a", "status": "completed"},
+        ...             {"execution_id": "b", "status": "failed"}])
+        [{'execution_id': 'b', 'status': 'failed'}]
+        >>> pages.done, pages.next_page().params["offset"]
+        (False, '2')
+        >>> pages.took([]), pages.done
+        ([], True)
+    """
+
+    def __init__(self, page_size: int, status: Optional[str]) -> None:
+        if not is_int(page_size) or page_size < 1:
+            raise ValidationError(
+                "page_size must be a positive integer, got {!r}".format(page_size)
+            )
+        execution_page(page_size, 0, status)  # check status now, not at the first page
+        self.page_size = page_size
+        self.status = status
+        self.offset = 0
+        self.done = False
+        self._seen: Set[Any] = set()
+
+    def next_page(self) -> "Operation[List[Execution]]":
+        """The request for the next page."""
+        return execution_page(self.page_size, self.offset, self.status)
+
+    def took(self, page: List[Execution]) -> List[Execution]:
+        """Move past a page the server sent; return what of it to yield.
+
+        Args:
+            page: The page, as :meth:`next_page`'s operation returned it.
+
+        Returns:
+            Its executions in ``status`` that were not yielded before, in order.
+        """
+        self.offset += len(page)
+        self.done = len(page) < self.page_size
+        fresh = []
+        for execution in with_status(page, self.status):
+            key = execution.get("execution_id")
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(execution)
+        return fresh
+
+
+def get_execution_messages(
+    execution_id: str, limit: int, offset: int
+) -> "Operation[List[ExecutionMessage]]":
+    """``GET /api/v1/executions/{id}/messages?limit=&offset=``, unwrapped to the list."""
+    path = build_path(EXECUTION_MESSAGES_PATH, execution_id=validate_execution_id(execution_id))
+    params = page_params(limit, offset)
+    return Operation("GET", path, _list_of("messages"), params=params)
+
+
+def page_params(limit: int, offset: int) -> Dict[str, str]:
+    """The query of a ``limit``/``offset`` page, after checking both.
+
+    Raises:
+        ValidationError: If ``limit`` is not an integer >= 1 or ``offset`` one >= 0 (the
+            server would answer an empty page, or treat a negative one as a Python slice).
+    """
     if not is_int(limit) or limit < 1:
         raise ValidationError("limit must be a positive integer, got {!r}".format(limit))
     if not is_int(offset) or offset < 0:
         raise ValidationError("offset must be an integer >= 0, got {!r}".format(offset))
-    params = {"limit": str(limit), "offset": str(offset)}
-    return Operation("GET", EXECUTIONS_PATH, _list_of("executions"), params=params)
+    return {"limit": str(limit), "offset": str(offset)}
 
 
 def get_execution_results(execution_id: str) -> "Operation[ExecutionResults]":
@@ -235,6 +365,11 @@ def create_agent(agent_config: Mapping[str, Any]) -> "Operation[Agent]":
     return Operation("POST", AGENTS_PATH, expect_dict, body=_agent_body(agent_config))
 
 
+def list_active_agents() -> "Operation[List[Agent]]":
+    """``GET /api/v1/agents/active``, unwrapped to the list."""
+    return Operation("GET", ACTIVE_AGENTS_PATH, _list_of("agents"))
+
+
 def delete_agent(agent_id: str) -> "Operation[bool]":
     """``DELETE /api/v1/agents/{agent_id}``: True if deleted, False if there was none."""
     return Operation("DELETE", _agent_path(agent_id), lambda _: True, recover=_false_if_missing)
@@ -284,6 +419,47 @@ def _credits(answer: Answer) -> int:
     if not is_int(credits):
         raise unexpected(answer, "a user with integer 'credits'")
     return int(credits)
+
+
+# --- Account (user token) and the deprecated key routes -------------------------------------
+
+
+def get_user_profile(token: str) -> "Operation[UserProfile]":
+    """``GET /api/v1/user/account/profile`` with a user token."""
+    return Operation("GET", ACCOUNT_PROFILE_PATH, expect_dict, token=token)
+
+
+def get_api_key_status(token: str) -> "Operation[ApiKeyStatus]":
+    """``GET /api/v1/user/account/api-key/status`` with a user token."""
+    return Operation("GET", API_KEY_STATUS_PATH, expect_dict, token=token)
+
+
+def generate_api_key(token: str) -> "Operation[ApiKeyIssued]":
+    """``POST /api/v1/user/account/api-key/generate`` with a user token, no body."""
+    return Operation("POST", API_KEY_GENERATE_PATH, expect_dict, token=token)
+
+
+def revoke_api_key(token: str) -> "Operation[ApiKeyRevoked]":
+    """``POST /api/v1/user/account/api-key/revoke`` with a user token, no body."""
+    return Operation("POST", API_KEY_REVOKE_PATH, expect_dict, token=token)
+
+
+def check_user_api_key(user_id: str) -> "Operation[UserApiKey]":
+    """Deprecated ``GET /api/v1/user/keys/my-key?user_id=``: the user's full key."""
+    params = {"user_id": require_string(user_id, "user_id")}
+    return Operation("GET", USER_KEY_PATH, expect_dict, params=params)
+
+
+def generate_user_api_key(user_id: str) -> "Operation[ApiKeyIssued]":
+    """Deprecated ``POST /api/v1/user/keys/generate`` ``{"user_id"}``: replace the user's key."""
+    body = {"user_id": require_string(user_id, "user_id")}
+    return Operation("POST", USER_KEY_GENERATE_PATH, expect_dict, body=body)
+
+
+def revoke_user_api_key(user_id: str) -> "Operation[ApiKeyRevoked]":
+    """Deprecated ``DELETE /api/v1/user/keys/revoke`` ``{"user_id"}``: delete the user's key."""
+    body = {"user_id": require_string(user_id, "user_id")}
+    return Operation("DELETE", USER_KEY_REVOKE_PATH, expect_dict, body=body)
 
 
 # --- Argument checks ---------------------------------------------------------------------------

@@ -10,18 +10,22 @@ aiohttp transport (:mod:`ai_spine._async`). Install aiohttp with
 import asyncio
 import inspect
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 
 from . import _operations as ops
 from ._base import ClientBase
 from ._async import AsyncTransport
 from ._wait import Wait, check_wait_arguments
-from .constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from .exceptions import AISpineError
 from .models import (
     Agent,
     AgentConfig,
+    ApiKeyIssued,
+    ApiKeyRevoked,
+    ApiKeyStatus,
     Execution,
+    ExecutionMessage,
     ExecutionResults,
     ExecutionStart,
     Flow,
@@ -29,6 +33,8 @@ from .models import (
     Metrics,
     SystemStatus,
     User,
+    UserApiKey,
+    UserProfile,
 )
 
 __all__ = ["AsyncAISpine"]
@@ -53,8 +59,10 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         max_retries: Retries for failures that are safe to retry (see :mod:`ai_spine.retry`);
             0 turns retrying off. A flow execution is never sent twice.
         debug: Log every request and retry to stderr (also turned on by ``AI_SPINE_LOG=debug``).
-        access_token: A user access token for the flow operations that need one
-            (``create_flow``, ``update_flow``, ``delete_flow``, ``list_my_flows``).
+        access_token: A user access token for the operations that need one: the flow
+            writes (``create_flow``, ``update_flow``, ``delete_flow``, ``list_my_flows``)
+            and the account ones (``get_user_profile``, ``get_api_key_status``,
+            ``generate_api_key``, ``revoke_api_key``).
         max_connections: Connections kept open to the server at most (default 100): up to
             this many calls run at once; more wait for a free connection.
         verify: TLS verification: True (certifi's CA bundle, or ``REQUESTS_CA_BUNDLE``),
@@ -284,24 +292,64 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         """
         return await self._transport.send(ops.cancel_execution(execution_id))
 
-    async def list_executions(self, limit: int = 20, offset: int = 0) -> List[Execution]:
-        """List executions, newest first.
+    async def list_executions(
+        self, limit: int = 20, offset: int = 0, *, status: Optional[str] = None
+    ) -> List[Execution]:
+        """List executions, newest first, one page of ``limit`` from ``offset``.
 
         Args:
-            limit: How many to return, at least 1.
+            limit: How many to ask for, at least 1.
             offset: How many of the newest to skip.
+            status: Only executions in this status: ``pending``, ``running``, ``completed``,
+                ``failed`` or ``cancelled``. It is sent to the server and also applied to
+                the page here, because today's server ignores it: the page may then hold
+                fewer than ``limit`` even when more match (:meth:`iter_executions` walks
+                them all).
 
         Returns:
-            The executions.
+            The executions of the page (in ``status``, if given).
 
         Raises:
-            ValidationError: If ``limit`` or ``offset`` is invalid (nothing is sent).
+            ValidationError: If an argument is invalid (nothing is sent).
             AISpineError: Any other failure.
 
         Example:
-            >>> [e["status"] for e in await client.list_executions(limit=5)]
+            >>> [e["execution_id"] for e in await client.list_executions(limit=5, status="failed")]
         """
-        return await self._transport.send(ops.list_executions(limit, offset))
+        return await self._transport.send(ops.list_executions(limit, offset, status))
+
+    def iter_executions(
+        self, page_size: int = 50, *, status: Optional[str] = None
+    ) -> AsyncIterator[Execution]:
+        """Walk every execution, newest first, fetching ``page_size`` at a time as needed.
+
+        The arguments are checked at once; a page is requested only when the previous one
+        is used up, until the server sends a page shorter than ``page_size``. Executions
+        started during the walk push older ones into later pages: none is yielded twice.
+
+        Args:
+            page_size: Executions asked for per request, at least 1.
+            status: Only executions in this status (see :meth:`list_executions`). Filtered
+                here, so pages without a match are walked through, not taken as the end.
+
+        Returns:
+            An async iterator of the executions (``async for``).
+
+        Raises:
+            ValidationError: If an argument is invalid (raised by this call; nothing is
+                sent).
+            AISpineError: Any failure fetching a page, raised by the iteration.
+
+        Example:
+            >>> async for execution in client.iter_executions(status="failed"):
+            ...     print(execution["execution_id"], execution["error_message"])
+        """
+        return self._walk_executions(ops.ExecutionPages(page_size, status))
+
+    async def _walk_executions(self, pages: ops.ExecutionPages) -> AsyncIterator[Execution]:
+        while not pages.done:
+            for execution in pages.took(await self._transport.send(pages.next_page())):
+                yield execution
 
     async def get_execution_results(self, execution_id: str) -> ExecutionResults:
         """Fetch an execution together with the result of each node that ran.
@@ -322,6 +370,33 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             >>> [n["node_id"] for n in results["node_results"]]
         """
         return await self._transport.send(ops.get_execution_results(execution_id))
+
+    async def get_execution_messages(
+        self, execution_id: str, limit: int = DEFAULT_MESSAGES_LIMIT, offset: int = 0
+    ) -> List[ExecutionMessage]:
+        """List the messages the agents of an execution exchanged, oldest first.
+
+        Today's server stores no messages: the list is always empty, and an unknown
+        execution gives an empty list too rather than a 404.
+
+        Args:
+            execution_id: The execution's UUID.
+            limit: How many to return, at least 1 (the server's default, 100).
+            offset: How many to skip.
+
+        Returns:
+            The messages (the server's ``messages`` list, without its envelope, whose
+            ``count`` is the list's length and ``execution_id`` the one asked for).
+
+        Raises:
+            ValidationError: If an argument is invalid (nothing is sent).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> await client.get_execution_messages(started["execution_id"])
+            []
+        """
+        return await self._transport.send(ops.get_execution_messages(execution_id, limit, offset))
 
     # --- Flows ------------------------------------------------------------------------------
 
@@ -472,6 +547,20 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         """
         return await self._transport.send(ops.list_agents())
 
+    async def list_active_agents(self) -> List[Agent]:
+        """List the registered agents whose ``is_active`` is true.
+
+        Returns:
+            The active agents.
+
+        Raises:
+            AISpineError: On failure.
+
+        Example:
+            >>> [a["agent_id"] for a in await client.list_active_agents()]
+        """
+        return await self._transport.send(ops.list_active_agents())
+
     async def get_agent(self, agent_id: str) -> Agent:
         """Fetch one agent.
 
@@ -613,3 +702,179 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             999999
         """
         return await self._transport.send(ops.check_credits())
+
+    # --- Account (user access token) --------------------------------------------------------
+
+    async def get_user_profile(self, *, access_token: Optional[str] = None) -> UserProfile:
+        """Fetch the token's user: id, API key status and usage.
+
+        Args:
+            access_token: The user's token; defaults to the client's ``access_token``,
+                then its API key.
+
+        Returns:
+            ``{"user_id": ..., "api_status": {"has_api_key", "credits", "rate_limit"},
+            "usage": {"total_requests", "last_used_at"}}``.
+
+        Raises:
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the user's email is not confirmed or the user is
+                suspended.
+            ServerError: Also when the user has no API key: the server answers ``500
+                "Failed to retrieve user profile"`` then (:meth:`get_api_key_status` tells).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_user_profile(access_token=token))["api_status"]["credits"]
+            1000
+        """
+        token = self._user_token(access_token, "get_user_profile")
+        return await self._transport.send(ops.get_user_profile(token))
+
+    async def get_api_key_status(self, *, access_token: Optional[str] = None) -> ApiKeyStatus:
+        """Tell whether the token's user has an API key, and its credits, masked.
+
+        Args:
+            access_token: The user's token; defaults as for :meth:`get_user_profile`.
+
+        Returns:
+            ``{"has_api_key": True, "api_key_masked": "sk_xxx...xxxx", "credits",
+            "rate_limit", "created_at", "last_used_at"}``, or without a key
+            ``{"has_api_key": False, "api_key_masked": None, "message": ...}``.
+
+        Raises:
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the user's email is not confirmed or the user is
+                suspended.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.get_api_key_status(access_token=token))["has_api_key"]
+            True
+        """
+        token = self._user_token(access_token, "get_api_key_status")
+        return await self._transport.send(ops.get_api_key_status(token))
+
+    async def generate_api_key(self, *, access_token: Optional[str] = None) -> ApiKeyIssued:
+        """Create the token's user's API key, or replace it: the previous key stops working
+        at once. Sent once, never retried after it may have reached the server.
+
+        Args:
+            access_token: The user's token; defaults as for :meth:`get_user_profile`.
+
+        Returns:
+            ``{"message", "api_key": "sk_...", "action": "created" or "regenerated",
+            "warning"}``: the key in full, which the server never shows again.
+
+        Raises:
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the user's email is not confirmed or the user is
+                suspended.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> new_key = (await client.generate_api_key(access_token=token))["api_key"]
+        """
+        token = self._user_token(access_token, "generate_api_key")
+        return await self._transport.send(ops.generate_api_key(token))
+
+    async def revoke_api_key(self, *, access_token: Optional[str] = None) -> ApiKeyRevoked:
+        """Delete the token's user's API key, and its credits with it.
+
+        Args:
+            access_token: The user's token; defaults as for :meth:`get_user_profile`.
+
+        Returns:
+            ``{"message": "API key revoked successfully", "status": "revoked"}``.
+
+        Raises:
+            AuthenticationError: If there is no token, or it was rejected.
+            AuthorizationError: If the user's email is not confirmed or the user is
+                suspended.
+            NotFoundError: If the user has no API key.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.revoke_api_key(access_token=token))["status"]
+            'revoked'
+        """
+        token = self._user_token(access_token, "revoke_api_key")
+        return await self._transport.send(ops.revoke_api_key(token))
+
+    # --- Deprecated: the 2.x key methods ----------------------------------------------------
+
+    async def check_user_api_key(self, user_id: str) -> UserApiKey:
+        """Fetch a user's API key in full. Deprecated: use :meth:`get_api_key_status`.
+
+        Its route needs no credentials and trusts the ``user_id`` it is sent. Emits a
+        ``DeprecationWarning``.
+
+        Args:
+            user_id: The user's id.
+
+        Returns:
+            As in the 2.x SDK, ``{"has_api_key": True, "api_key": "sk_...", "credits",
+            "rate_limit", "created_at", "last_used_at"}``.
+
+        Raises:
+            ValidationError: If ``user_id`` is not a non-empty string (nothing is sent).
+            ServerError: If the user has no API key: the server answers ``500 "Failed to
+                retrieve API key"`` then, as for a database failure.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.check_user_api_key("5f0c2b7e"))["api_key"]
+        """
+        self._deprecated("check_user_api_key", "get_api_key_status")
+        return await self._transport.send(ops.check_user_api_key(user_id))
+
+    async def generate_user_api_key(self, user_id: str) -> ApiKeyIssued:
+        """Replace a user's API key. Deprecated: use :meth:`generate_api_key`.
+
+        Its route needs no credentials and trusts the ``user_id`` it is sent; it cannot
+        create a user's first key. Emits a ``DeprecationWarning``.
+
+        Args:
+            user_id: The user's id.
+
+        Returns:
+            As in the 2.x SDK, ``{"message", "api_key": "sk_...", "action":
+            "regenerated"}``; the previous key stops working.
+
+        Raises:
+            ValidationError: If ``user_id`` is not a non-empty string (nothing is sent).
+            ServerError: If the user has no API key yet, or the server failed (``500
+                "Failed to generate API key: ..."``).
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.generate_user_api_key("5f0c2b7e"))["api_key"]
+        """
+        self._deprecated("generate_user_api_key", "generate_api_key")
+        return await self._transport.send(ops.generate_user_api_key(user_id))
+
+    async def revoke_user_api_key(self, user_id: str) -> ApiKeyRevoked:
+        """Delete a user's API key. Deprecated: use :meth:`revoke_api_key`.
+
+        Its route needs no credentials and trusts the ``user_id`` it is sent. Emits a
+        ``DeprecationWarning``.
+
+        Args:
+            user_id: The user's id.
+
+        Returns:
+            As in the 2.x SDK, ``{"message": "API key revoked successfully", "status":
+            "revoked"}``.
+
+        Raises:
+            ValidationError: If ``user_id`` is not a non-empty string (nothing is sent).
+            ServerError: If the user has no API key (``500 "Failed to revoke API key"``),
+                or the server failed.
+            AISpineError: Any other failure.
+
+        Example:
+            >>> (await client.revoke_user_api_key("5f0c2b7e"))["status"]
+            'revoked'
+        """
+        self._deprecated("revoke_user_api_key", "revoke_api_key")
+        return await self._transport.send(ops.revoke_user_api_key(user_id))

@@ -50,6 +50,8 @@ STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
 STATUS_CANCELLED = "cancelled"
 TERMINAL_STATUSES: FrozenSet[str] = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_CANCELLED})
+EXECUTION_STATUSES: FrozenSet[str] = TERMINAL_STATUSES | {STATUS_PENDING, STATUS_RUNNING}
+"""Every status an execution can have: what ``list_executions(status=...)`` accepts."""
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 """The execution id the server answers when it refused to start an execution."""
 
@@ -95,4 +97,20 @@ EXECUTION_CANCEL_PATH = "/api/v1/executions/{execution_id}/cancel"
 AGENTS_PATH = "/api/v1/agents"
 AGENT_PATH = "/api/v1/agents/{agent_id}"
 
+EXECUTION_MESSAGES_PATH = "/api/v1/executions/{execution_id}/messages"
+DEFAULT_MESSAGES_LIMIT = 100
+"""The server's own default page size for execution messages."""
+
+ACTIVE_AGENTS_PATH = "/api/v1/agents/active"
+
 CURRENT_USER_PATH = "/api/v1/users/me"
+
+ACCOUNT_PROFILE_PATH = "/api/v1/user/account/profile"
+API_KEY_STATUS_PATH = "/api/v1/user/account/api-key/status"
+API_KEY_GENERATE_PATH = "/api/v1/user/account/api-key/generate"
+API_KEY_REVOKE_PATH = "/api/v1/user/account/api-key/revoke"
+
+USER_KEY_PATH = "/api/v1/user/keys/my-key"
+"""Deprecated key routes (2.x): no auth, they trust the ``user_id`` they are sent."""
+USER_KEY_GENERATE_PATH = "/api/v1/user/keys/generate"
+USER_KEY_REVOKE_PATH = "/api/v1/user/keys/revoke"

@@ -192,3 +192,99 @@ class User(TypedDict, total=False):
     organization: Optional[str]
     credits: int
     rate_limit: int
+
+
+# --- Account and messages (issue 7 surface) ---------------------------------------------------
+
+__all__ += [
+    "ExecutionMessage",
+    "ApiKeyStatus",
+    "ApiKeyIssued",
+    "ApiKeyRevoked",
+    "AccountApiStatus",
+    "AccountUsage",
+    "UserProfile",
+    "UserApiKey",
+]
+
+
+class ExecutionMessage(TypedDict, total=False):
+    """One message between agents, as ``get_execution_messages`` lists them. The server
+    stores none today, so the list is always empty; the fields are those its code declares."""
+
+    id: str
+    execution_id: str
+    node_id: Optional[str]
+    agent_id: Optional[str]
+    from_agent: Optional[str]
+    to_agent: Optional[str]
+    message_type: str
+    content: Any
+    metadata: Dict[str, Any]
+    timestamp: str
+
+
+class ApiKeyStatus(TypedDict, total=False):
+    """What ``get_api_key_status`` returns. Without a key: ``has_api_key`` False,
+    ``api_key_masked`` None and a ``message``; with one, its credits and timestamps (which,
+    unlike the rest of the API, may carry a UTC offset)."""
+
+    has_api_key: bool
+    api_key_masked: Optional[str]
+    credits: int
+    rate_limit: int
+    created_at: str
+    last_used_at: Optional[str]
+    message: str
+
+
+class ApiKeyIssued(TypedDict, total=False):
+    """What ``generate_api_key`` and ``generate_user_api_key`` return: the new key in full,
+    the only time it is shown. ``action`` is ``created`` or ``regenerated``."""
+
+    message: str
+    api_key: str
+    action: str
+    warning: str
+
+
+class ApiKeyRevoked(TypedDict, total=False):
+    """What ``revoke_api_key`` and ``revoke_user_api_key`` return; ``status`` is ``revoked``."""
+
+    message: str
+    status: str
+
+
+class AccountApiStatus(TypedDict, total=False):
+    """The ``api_status`` part of a :class:`UserProfile`."""
+
+    has_api_key: bool
+    credits: int
+    rate_limit: int
+
+
+class AccountUsage(TypedDict, total=False):
+    """The ``usage`` part of a :class:`UserProfile`."""
+
+    total_requests: int
+    last_used_at: Optional[str]
+
+
+class UserProfile(TypedDict, total=False):
+    """What ``get_user_profile`` returns."""
+
+    user_id: str
+    api_status: AccountApiStatus
+    usage: AccountUsage
+
+
+class UserApiKey(TypedDict, total=False):
+    """What the deprecated ``check_user_api_key`` returns, as in the 2.x SDK: the **full**
+    key, its credits, rate limit and timestamps."""
+
+    has_api_key: bool
+    api_key: Optional[str]
+    credits: int
+    rate_limit: int
+    created_at: str
+    last_used_at: Optional[str]

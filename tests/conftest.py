@@ -104,7 +104,17 @@ class BlockingAsync:
             return lambda **kw: BlockingAsync(value(**kw), self.loop)
         if inspect.iscoroutinefunction(value):
             return functools.wraps(value)(lambda *a, **kw: self.run(value(*a, **kw)))
+        if name.startswith("iter_"):  # returns an async iterator: iterate it on the loop
+            return functools.wraps(value)(lambda *a, **kw: self.iterate(value(*a, **kw)))
         return value
+
+    def iterate(self, iterator: Any) -> Iterator[Any]:
+        """Turn an async iterator into a generator, each step run on the client's loop."""
+        while True:
+            try:
+                yield self.run(iterator.__anext__())
+            except StopAsyncIteration:
+                return
 
     def __enter__(self) -> "BlockingAsync":
         return self

@@ -73,6 +73,9 @@ def public_methods(cls: type) -> Dict[str, Any]:
     }
 
 
+IMMEDIATE = ("with_options", "iter_executions")
+
+
 def test_every_public_method_has_an_async_twin_with_the_same_parameters() -> None:
     sync, asynchronous = public_methods(AISpine), public_methods(AsyncAISpine)
     assert set(sync) == set(asynchronous)
@@ -84,8 +87,9 @@ def test_every_public_method_has_an_async_twin_with_the_same_parameters() -> Non
         assert [(p.name, p.kind, p.default) for p in parameters.values()] == [
             (p.name, p.kind, p.default) for p in twin_parameters.values()
         ], name
-        # with_options returns a client at once; everything that talks to the server awaits.
-        assert inspect.iscoroutinefunction(twin) == (name != "with_options"), name
+        # with_options returns a client at once, iter_executions an async iterator at once
+        # (its arguments checked); everything else that talks to the server awaits.
+        assert inspect.iscoroutinefunction(twin) == (name not in IMMEDIATE), name
     constructor = inspect.signature(AISpine.__init__).parameters
     assert constructor == inspect.signature(AsyncAISpine.__init__).parameters
     assert list(constructor)[1:6] == ["api_key", "base_url", "timeout", "max_retries", "debug"]
@@ -425,3 +429,38 @@ def test_every_execution_id_is_checked_before_sending(server: LocalAISpine) -> N
     server.clear_requests()
     run(scenario())
     assert server.requests == []
+
+
+# --- Iterators and deprecation warnings, as only an asyncio client has them ---------------------
+
+
+def test_iter_executions_is_an_async_iterator_checked_when_called(server: LocalAISpine) -> None:
+    async def main() -> List[str]:
+        async with AsyncAISpine(base_url=server.url) as client:
+            with pytest.raises(
+                ValidationError, match="page_size must be a positive integer, got 0"
+            ):
+                client.iter_executions(page_size=0)
+            started = await client.execute_and_wait(DEMO_FLOW_ID, APPLICANT, interval=0.05)
+            walk = client.iter_executions(page_size=1, status="completed")
+            assert not inspect.iscoroutine(walk)
+            return [e["execution_id"] async for e in walk if e is not None] + [
+                started["execution_id"]
+            ]
+
+    ids = run(main())
+    assert ids[-1] in ids[:-1]
+
+
+def test_a_deprecated_key_method_warns_at_the_line_that_awaits_it(server: LocalAISpine) -> None:
+    user_id = "async-deprecated-user"
+    key = server.add_api_key(user_id)
+
+    async def main() -> Any:
+        async with AsyncAISpine(base_url=server.url) as client:
+            return await client.check_user_api_key(user_id)
+
+    with pytest.warns(DeprecationWarning, match="get_api_key_status") as caught:
+        found = run(main())
+    assert found["api_key"] == key
+    assert caught.list[0].filename == __file__
