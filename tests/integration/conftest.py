@@ -10,7 +10,7 @@ The suite writes to the deployment, so production is refused unless
 
 import os
 import uuid
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 import pytest
 
@@ -39,7 +39,28 @@ def access_token() -> str:
 
 
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
+def local_server() -> Iterator[Optional[LocalAISpine]]:
+    """The local server under test, or None when the suite tests another deployment."""
+    if REMOTE_URL:
+        yield None
+        return
+    with LocalAISpine() as server:
+        yield server
+
+
+@pytest.fixture
+def local_only(local_server: Optional[LocalAISpine]) -> LocalAISpine:
+    """The local server, for a test that needs its test hooks; skips against a deployment."""
+    if local_server is None:
+        pytest.skip(
+            "needs LocalAISpine's test hooks (add_api_key...); AI_SPINE_BASE_URL points at "
+            "another deployment, whose users and keys this suite cannot set up"
+        )
+    return local_server
+
+
+@pytest.fixture(scope="session")
+def base_url(local_server: Optional[LocalAISpine]) -> Iterator[str]:
     if REMOTE_URL:
         # The suite creates and deletes agents and flows: never on production by accident.
         if (
@@ -54,8 +75,8 @@ def base_url() -> Iterator[str]:
             )
         yield REMOTE_URL
         return
-    with LocalAISpine() as server:
-        yield server.url
+    assert local_server is not None
+    yield local_server.url
 
 
 @pytest.fixture(scope="session")
