@@ -14,6 +14,7 @@ configuration) and :func:`run_batch_async` (``max_workers`` worker coroutines on
 """
 
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import (
@@ -282,6 +283,7 @@ class Batch:
         self.interval = interval
         self.on_progress = on_progress
         self.stop_on_error = stop_on_error
+        self.id = uuid.uuid4().hex
         self.results: List[Optional[BatchResult]] = [None] * len(self.items)
         self.started = 0
         self.succeeded = 0
@@ -346,11 +348,19 @@ class Batch:
 
 
 def run_item(
-    client: "AISpine", index: int, item: BatchItem, timeout: float, interval: float
+    client: "AISpine",
+    index: int,
+    item: BatchItem,
+    timeout: float,
+    interval: float,
+    batch_id: str = "",
 ) -> BatchResult:
     """Run one item with a sync client: ``execute_flow``, then ``wait_for_execution``.
 
     Module-level so that an executor can pickle it; ``client`` pickles to its configuration.
+    ``batch_id`` is not used: it makes every call's arguments unique, so that an executor
+    which reuses the result of a call with the same arguments (Dask's ``pure=True``, its
+    default) can never hand one batch the result of another's item instead of running it.
 
     Returns:
         The item's result; an :class:`~ai_spine.AISpineError` is recorded in it, not raised.
@@ -405,7 +415,10 @@ def run_batch(client: "AISpine", batch: Batch, executor: Optional[Executor]) -> 
         while True:
             job = batch.next() if len(running) < batch.max_workers else None
             if job is not None:
-                running[pool.submit(run_item, client, *job, batch.timeout, batch.interval)] = job[0]
+                future = pool.submit(
+                    run_item, client, *job, batch.timeout, batch.interval, batch.id
+                )
+                running[future] = job[0]
                 continue
             if not running:
                 break

@@ -307,6 +307,30 @@ def test_a_caller_executor_is_used_and_left_open(server: LocalAISpine) -> None:
     assert set(names) == {threading.current_thread().name}  # callbacks in the caller's thread
 
 
+class Recording(ThreadPoolExecutor):
+    """A thread pool that keeps the arguments of every call submitted to it."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.calls: List[Any] = []
+
+    def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(args)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_no_two_submitted_calls_have_the_same_arguments(server: LocalAISpine) -> None:
+    # Dask's executor (pure=True by default) would answer a call whose arguments it has seen
+    # with the earlier result, and the execution would never run.
+    item = ("echo_once", {"same": "input"})
+    with Recording() as pool:
+        for _ in range(2):
+            run_sync(server, items=[item, item], executor=pool, **FAST)
+    assert len(pool.calls) == 4
+    assert len({pickle.dumps(call) for call in pool.calls}) == 4
+    assert len(server.requests_to("POST", EXECUTE)) >= 4
+
+
 def test_a_batch_runs_on_a_process_pool(server: LocalAISpine) -> None:
     items = [
         BatchItem(DEMO_FLOW_ID, GOOD),
