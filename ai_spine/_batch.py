@@ -144,6 +144,8 @@ class BatchProgress(NamedTuple):
     failed: int
 
 
+BatchExecutor = Executor
+"""What ``AISpine.execute_batch(executor=...)`` takes: any ``concurrent.futures.Executor``."""
 BatchCallback = Callable[[BatchResult, BatchProgress], Any]
 BatchItems = Iterable[Any]
 """A batch's items: :class:`BatchItem`, ``(flow_id, input_data[, metadata])`` tuples, or

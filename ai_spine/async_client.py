@@ -10,7 +10,6 @@ aiohttp transport (:mod:`ai_spine._async`). Install aiohttp with
 import asyncio
 import inspect
 import time
-from concurrent.futures import Executor
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from . import _operations as ops
@@ -19,6 +18,7 @@ from ._batch import (
     DEFAULT_MAX_WORKERS,
     Batch,
     BatchCallback,
+    BatchExecutor,
     BatchItems,
     BatchResult,
     run_batch_async,
@@ -279,7 +279,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         interval: float = DEFAULT_POLL_INTERVAL,
         on_progress: Optional[BatchCallback] = None,
         stop_on_error: bool = False,
-        executor: Optional[Executor] = None,
+        executor: Optional[BatchExecutor] = None,
     ) -> List[BatchResult]:
         """Run many executions, at most ``max_workers`` at a time, and return every result.
 

@@ -7,12 +7,19 @@ and has the sync transport (:mod:`ai_spine._sync`) send it. Its asyncio twin is
 """
 
 import time
-from concurrent.futures import Executor
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from . import _operations as ops
 from ._base import ClientBase
-from ._batch import DEFAULT_MAX_WORKERS, Batch, BatchCallback, BatchItems, BatchResult, run_batch
+from ._batch import (
+    DEFAULT_MAX_WORKERS,
+    Batch,
+    BatchCallback,
+    BatchExecutor,
+    BatchItems,
+    BatchResult,
+    run_batch,
+)
 from ._sync import SyncTransport
 from ._wait import Wait, check_wait_arguments
 from .constants import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
@@ -264,7 +271,7 @@ class AISpine(ClientBase[SyncTransport]):
         interval: float = DEFAULT_POLL_INTERVAL,
         on_progress: Optional[BatchCallback] = None,
         stop_on_error: bool = False,
-        executor: Optional[Executor] = None,
+        executor: Optional[BatchExecutor] = None,
     ) -> List[BatchResult]:
         """Run many executions, at most ``max_workers`` at a time, and return every result.
 
