@@ -17,11 +17,13 @@ server lives in :mod:`ai_spine.testing` and is imported only on request.
 from typing import TYPE_CHECKING, Any
 
 from .__version__ import __version__
+from ._batch import BatchItem, BatchProgress, BatchResult
 from .client import AISpine
 from .exceptions import (
     AISpineError,
     AuthenticationError,
     AuthorizationError,
+    BatchError,
     ConflictError,
     ExecutionError,
     InsufficientCreditsError,
@@ -45,6 +47,10 @@ __all__ = [
     "AISpineError",
     "AuthenticationError",
     "AuthorizationError",
+    "BatchError",
+    "BatchItem",
+    "BatchProgress",
+    "BatchResult",
     "ConflictError",
     "ExecutionError",
     "ExecutionStatus",

@@ -289,6 +289,49 @@ class ClientBase(Generic[TransportT]):
         clone._poller = clone._no_retry_poller()
         return clone
 
+    def __copy__(self: C) -> C:
+        """A shallow copy sharing this client's transport (what ``with_options`` starts from).
+
+        Defined because pickling goes through :meth:`__getstate__`, which ``copy.copy``
+        would otherwise use too, opening new connections.
+        """
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickle the client as its configuration, never its connections.
+
+        The state is the client's :class:`Settings` (base URL, API key, access token, TLS and
+        proxy options, connection limit) with this client's own timeout and retry rules (as
+        changed by :meth:`with_options`). The unpickled client opens its own connections
+        where it is loaded: another thread, process or machine (a process pool, Dask).
+        The pickle holds the credentials in clear: treat it as a secret.
+
+        Raises:
+            TypeError: If the client sends through a ``session=`` of the user's: a session
+                holds sockets and cannot be pickled. Build the client without it (``verify``,
+                ``cert`` and ``proxies`` travel with the settings).
+        """
+        settings = self._transport.settings
+        if settings.session is not None:
+            raise TypeError(
+                "cannot pickle this {}: it sends through a session= of yours, and a session's "
+                "connections cannot be pickled. Build the client without session= to send it "
+                "to another process (verify, cert and proxies are pickled with it).".format(
+                    type(self).__name__
+                )
+            )
+        state = settings._replace(timeout=self._transport.timeout, policy=self._transport.policy)
+        fields = state._asdict()
+        del fields["session"]
+        return dict(fields)
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Rebuild the client from :meth:`__getstate__`'s configuration, with new connections."""
+        self._transport = self._transport_class(Settings(session=None, **state))
+        self._poller = self._no_retry_poller()
+
     def _user_token(self, access_token: Optional[str], operation: str) -> str:
         """The token a flow write sends: the call's, else the client's, else the API key."""
         if access_token is not None:

@@ -11,6 +11,15 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from . import _operations as ops
 from ._base import ClientBase
+from ._batch import (
+    DEFAULT_MAX_WORKERS,
+    Batch,
+    BatchCallback,
+    BatchExecutor,
+    BatchItems,
+    BatchResult,
+    run_batch,
+)
 from ._sync import SyncTransport
 from ._wait import Wait, check_wait_arguments
 from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
@@ -260,6 +269,72 @@ class AISpine(ClientBase[SyncTransport]):
         return self.wait_for_execution(
             started["execution_id"], timeout, interval, on_progress=on_progress
         )
+
+    def execute_batch(
+        self,
+        items: BatchItems,
+        *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        interval: float = DEFAULT_POLL_INTERVAL,
+        on_progress: Optional[BatchCallback] = None,
+        stop_on_error: bool = False,
+        executor: Optional[BatchExecutor] = None,
+    ) -> List[BatchResult]:
+        """Run many executions, at most ``max_workers`` at a time, and return every result.
+
+        Each item is :meth:`execute_flow` then :meth:`wait_for_execution`. A sliding window:
+        the next item starts as soon as any one in flight finishes (never in fixed waves),
+        in input order. Every item is checked before anything is sent. One item's failure
+        (it could not start, failed, was cancelled or timed out) is recorded in its result
+        and never stops the others, unless ``stop_on_error``.
+        An exception from ``on_progress`` (or any error that is not an
+        :class:`~ai_spine.AISpineError`) starts no more items and propagates once the items in
+        flight have ended.
+
+        Args:
+            items: The executions, each a :class:`~ai_spine.BatchItem`, a
+                ``(flow_id, input_data)`` or ``(flow_id, input_data, metadata)`` tuple, or a
+                dict with these keys.
+            max_workers: The most executions in flight at once (keep it within the client's
+                ``max_connections``).
+            timeout: Seconds each item's wait may take (as in :meth:`wait_for_execution`).
+            interval: Each item's longest pause between two polls, in seconds.
+            on_progress: Called as ``on_progress(result, progress)`` each time an item
+                finishes, in completion order: its :class:`~ai_spine.BatchResult` and a
+                :class:`~ai_spine.BatchProgress` (``done``, ``total``, ``succeeded``,
+                ``failed``). It runs in the calling thread, one call at a time.
+            stop_on_error: Stop at the first item that does not complete: start no more
+                items, let the ones in flight finish (their executions are not cancelled),
+                then raise :class:`~ai_spine.BatchError` with every result.
+            executor: Where the items run: any ``concurrent.futures.Executor`` (a
+                ``ThreadPoolExecutor``, a ``ProcessPoolExecutor``, Dask's
+                ``client.get_executor()``). The client is pickled to its configuration and
+                opens its own connections there (a client built with ``session=`` cannot be
+                pickled). The window still bounds what is submitted. None: a pool of
+                ``max_workers`` threads of this process, sharing this client's connections.
+
+        Returns:
+            One :class:`~ai_spine.BatchResult` per item, in input order: ``ok``,
+            ``execution_id``, ``status``, ``output`` (the ``output_data``), ``error`` (the
+            :class:`~ai_spine.AISpineError`), ``duration`` in seconds.
+
+        Raises:
+            ValidationError: If an argument or any item is invalid (nothing is sent; the
+                message names the item, e.g. ``items[3]: flow_id ...``).
+            BatchError: With ``stop_on_error``, at the first failure (``.results``,
+                ``.failed``).
+
+        Example:
+            >>> from ai_spine import BatchItem
+            >>> results = client.execute_batch(
+            ...     [BatchItem("credit_analysis", {"income": 50000}),
+            ...      ("credit_analysis", {"income": 12000, "debt": 9000})],
+            ...     max_workers=10, on_progress=lambda r, p: print(p.done, "/", p.total))
+            >>> [r.output if r.ok else r.error for r in results]
+        """
+        batch = Batch(items, max_workers, timeout, interval, on_progress, stop_on_error)
+        return run_batch(self, batch, executor)
 
     def cancel_execution(self, execution_id: str) -> Dict[str, Any]:
         """Ask the server to cancel a running execution.

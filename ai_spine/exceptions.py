@@ -15,7 +15,9 @@ The hierarchy (all importable from ``ai_spine``)::
     ├── NetworkError                no connection: DNS, refused, reset, TLS, connect timeout
     ├── TimeoutError                no answer in time (also the built-in TimeoutError):
     │                               a read timeout, or wait_for_execution's deadline
-    └── ExecutionError              the execution itself failed or was cancelled
+    ├── ExecutionError              the execution itself failed or was cancelled
+    └── BatchError                  execute_batch(stop_on_error=True) stopped at a failure
+                                    (``.results``, ``.failed``)
 
 Errors built from a response carry ``status_code``, ``body`` (parsed JSON, or text),
 ``headers`` (case-insensitive, like ``requests``' own), ``method`` and ``url``. Nothing from
@@ -25,11 +27,14 @@ into one of the classes above.
 
 import builtins
 import re
-from typing import Any, Dict, List, Mapping, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Type
 
 from requests.structures import CaseInsensitiveDict
 
 from .utils import parse_retry_after
+
+if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    from ._batch import BatchResult
 
 __all__ = [
     "AISpineError",
@@ -44,6 +49,7 @@ __all__ = [
     "NetworkError",
     "TimeoutError",
     "ExecutionError",
+    "BatchError",
     "error_from_response",
 ]
 
@@ -218,6 +224,31 @@ class ExecutionError(AISpineError):
         self.execution_id = execution_id
         self.status = status
         self.execution = execution
+
+
+class BatchError(AISpineError):
+    """``execute_batch(..., stop_on_error=True)`` stopped at the first item that failed.
+
+    No item was started after that failure; the items already in flight were waited for.
+
+    Attributes:
+        results: Every item's ``BatchResult`` in input order: the finished ones, and the
+            ones never started (``skipped``).
+        failed: The ``BatchResult`` of the item that stopped the batch; its ``error`` is
+            also this error's ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        results: Optional[List["BatchResult"]] = None,
+        failed: Optional["BatchResult"] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.results: List["BatchResult"] = list(results or [])
+        self.failed = failed
 
 
 _STATUS_CLASSES: Dict[int, Type[AISpineError]] = {

@@ -14,6 +14,7 @@ CORE_MODULES = [
     "ai_spine",
     "ai_spine._async",
     "ai_spine._base",
+    "ai_spine._batch",
     "ai_spine._operations",
     "ai_spine._protocol",
     "ai_spine._sync",
@@ -28,6 +29,7 @@ CORE_MODULES = [
 ]
 # Docstring examples that run as they are (the client's need a live server).
 DOCTEST_MODULES = [
+    "ai_spine._batch",
     "ai_spine._operations",
     "ai_spine._protocol",
     "ai_spine._wait",
