@@ -25,11 +25,14 @@ into one of the classes above.
 
 import builtins
 import re
-from typing import Any, Dict, List, Mapping, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Type, cast
 
 from requests.structures import CaseInsensitiveDict
 
 from .utils import parse_retry_after
+
+if TYPE_CHECKING:  # pragma: no cover - models imports this module
+    from .models import Execution
 
 __all__ = [
     "AISpineError",
@@ -177,7 +180,8 @@ class TimeoutError(AISpineError, builtins.TimeoutError):
 
     Attributes:
         timeout: The limit that ran out, in seconds.
-        execution: For ``wait_for_execution``, the last execution seen (or None).
+        execution: For ``wait_for_execution``, the last execution seen (or None), a plain
+            dict typed :class:`~ai_spine.models.Execution`.
         execution_id: For ``wait_for_execution``, the execution waited for.
     """
 
@@ -186,13 +190,13 @@ class TimeoutError(AISpineError, builtins.TimeoutError):
         message: str,
         *,
         timeout: Optional[float] = None,
-        execution: Optional[Dict[str, Any]] = None,
+        execution: Optional[Mapping[str, Any]] = None,
         execution_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.timeout = timeout
-        self.execution = execution
+        self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
         self.execution_id = execution_id
 
 
@@ -202,7 +206,9 @@ class ExecutionError(AISpineError):
     Attributes:
         execution_id: The execution's id.
         status: Its final status (``failed`` or ``cancelled``).
-        execution: The execution as last returned by the server.
+        execution: The execution as last returned by the server, a plain dict typed
+            :class:`~ai_spine.models.Execution`. When the server refused to start it, the
+            execute answer: ``execution_id``, ``status`` ``failed`` and the server's ``error``.
     """
 
     def __init__(
@@ -211,13 +217,14 @@ class ExecutionError(AISpineError):
         *,
         execution_id: Optional[str] = None,
         status: Optional[str] = None,
-        execution: Optional[Dict[str, Any]] = None,
+        execution: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.execution_id = execution_id
         self.status = status
-        self.execution = execution
+        # Typed for callers; the dict is kept as the server sent it, unknown fields included.
+        self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
 
 
 _STATUS_CLASSES: Dict[int, Type[AISpineError]] = {

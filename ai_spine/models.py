@@ -9,12 +9,13 @@ turns them into aware ``datetime`` values.
 """
 
 import sys
-from typing import Any, Dict, List, Optional
+from enum import Enum, EnumMeta
+from typing import Any, Dict, FrozenSet, List, Optional
 
 if sys.version_info >= (3, 8):
-    from typing import TypedDict
+    from typing import Literal, TypedDict
 else:  # pragma: no cover - exercised only on Python 3.7
-    from typing_extensions import TypedDict
+    from typing_extensions import Literal, TypedDict
 
 from .constants import (
     STATUS_CANCELLED,
@@ -27,6 +28,8 @@ from .constants import (
 
 __all__ = [
     "ExecutionStatus",
+    "ExecutionStatusLiteral",
+    "AgentType",
     "Execution",
     "ExecutionStart",
     "NodeResult",
@@ -41,14 +44,60 @@ __all__ = [
     "User",
 ]
 
+# --- Statuses and types -----------------------------------------------------------------------
 
-class ExecutionStatus:
+ExecutionStatusLiteral = Literal["pending", "running", "completed", "failed", "cancelled"]
+"""The ``status`` of an execution or a node result, as the type checker sees it: comparing it
+with any other string (``execution["status"] == "complete"``) fails ``mypy --strict``."""
+
+
+class _StrEnum(str, Enum):
+    """A string enum whose members are the raw strings: equal, hashed, printed and serialised
+    to JSON exactly as the server's text."""
+
+    # An explicit __eq__ tells mypy the comparison is custom, so ``execution["status"] ==
+    # ExecutionStatus.COMPLETED`` (a Literal string against an enum member) is not reported as
+    # a non-overlapping comparison. Behaviour is str's own.
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return str.__ne__(self, other)
+
+    __hash__ = str.__hash__
+
+    # Python 3.12 prints a mixed-in enum as "ExecutionStatus.COMPLETED"; print the text.
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
+
+class _ExecutionStatusType(EnumMeta):
+    """The class of :class:`ExecutionStatus`, which gives it ``TERMINAL``: in the enum's body
+    any attribute, even one only annotated, would be a sixth status to type checkers."""
+
+    @property
+    def TERMINAL(cls) -> "FrozenSet[ExecutionStatus]":
+        """``completed``, ``failed`` and ``cancelled``: the execution will not run further."""
+        return _TERMINAL
+
+
+class ExecutionStatus(_StrEnum, metaclass=_ExecutionStatusType):
     """The statuses an execution goes through: ``pending -> running -> completed|failed``,
     or ``cancelled`` (which the server may still overwrite when its nodes finish).
 
+    Each member is the raw string (``ExecutionStatus.COMPLETED == "completed"``), so it compares
+    with the plain dicts the clients return. ``ExecutionStatus.TERMINAL`` holds the final ones.
+
     Example:
-        >>> execution["status"] in ExecutionStatus.TERMINAL
+        >>> ExecutionStatus("completed") is ExecutionStatus.COMPLETED
         True
+        >>> {"status": "failed"}["status"] in ExecutionStatus.TERMINAL
+        True
+        >>> ExecutionStatus.RUNNING.is_terminal
+        False
     """
 
     PENDING = STATUS_PENDING
@@ -56,7 +105,32 @@ class ExecutionStatus:
     COMPLETED = STATUS_COMPLETED
     FAILED = STATUS_FAILED
     CANCELLED = STATUS_CANCELLED
-    TERMINAL = TERMINAL_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether an execution in this status has finished."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(ExecutionStatus(status) for status in TERMINAL_STATUSES)
+
+
+class AgentType(_StrEnum):
+    """What an agent (and a flow node) does in a flow: ``agent_type`` of an agent, ``type`` of
+    a node. Each member is the raw string (``AgentType.INPUT == "input"``).
+
+    Example:
+        >>> AgentType("processor") is AgentType.PROCESSOR
+        True
+    """
+
+    INPUT = "input"
+    PROCESSOR = "processor"
+    OUTPUT = "output"
+    CONDITIONAL = "conditional"
+
+
+# --- Shapes: what the clients return ----------------------------------------------------------
 
 
 class Execution(TypedDict, total=False):
@@ -64,7 +138,7 @@ class Execution(TypedDict, total=False):
 
     execution_id: str
     flow_id: str
-    status: str
+    status: ExecutionStatusLiteral
     input_data: Dict[str, Any]
     output_data: Dict[str, Any]
     """On completion: ``{exit_point_node_id: that node's output}``."""
@@ -79,7 +153,8 @@ class ExecutionStart(TypedDict, total=False):
     """What ``execute_flow`` returns: the new execution's id, ``pending``."""
 
     execution_id: str
-    status: str
+    status: ExecutionStatusLiteral
+    """``pending``, or ``failed`` when the server refused to start it."""
     result: Optional[Dict[str, Any]]
     error: Optional[str]
     execution_time: Optional[float]
@@ -92,7 +167,8 @@ class NodeResult(TypedDict, total=False):
     execution_id: str
     node_id: str
     agent_id: Optional[str]
-    status: str
+    status: ExecutionStatusLiteral
+    """``completed`` or ``failed``."""
     input_data: Dict[str, Any]
     output_data: Dict[str, Any]
     error_message: Optional[str]
