@@ -32,6 +32,7 @@ DOCTEST_MODULES = [
     "ai_spine._protocol",
     "ai_spine._wait",
     "ai_spine.exceptions",
+    "ai_spine.models",
     "ai_spine.retry",
     "ai_spine.utils",
 ]
