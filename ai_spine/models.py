@@ -568,6 +568,116 @@ class FlowModel(_Model):
         """
         return cast(Flow, self._to_dict())
 
+    def to_mermaid(self, direction: str = "TD") -> str:
+        """Draw the flow as a Mermaid flowchart, for a notebook, a README or mermaid.live.
+
+        Each node is labelled with its id and agent; an arrow runs from each node to each node
+        that ``depends_on`` it. The entry point is a stadium ``([...])`` and the exit points are
+        double-bordered ``[[...]]``, also styled by the ``entry`` and ``exit`` classes. A node
+        named in ``depends_on``, ``entry_point`` or ``exit_points`` but missing from ``nodes``
+        is drawn dashed (class ``missing``). The text is the same for the same flow, and any
+        text of the server's is escaped, so no id can break the chart.
+
+        Args:
+            direction: ``"TD"`` (top down, the default), ``"TB"``, ``"BT"``, ``"LR"`` or
+                ``"RL"``.
+
+        Returns:
+            The chart's Mermaid source, ending with a newline.
+
+        Raises:
+            ValidationError: For an unknown ``direction``.
+
+        Example:
+            >>> flow = FlowModel.from_dict({
+            ...     "flow_id": "f", "entry_point": "a", "exit_points": ["b"],
+            ...     "nodes": [{"id": "a", "agent_id": "x"}, {"id": "b", "depends_on": ["a"]}],
+            ... })
+            >>> print(flow.to_mermaid(), end="")
+            flowchart TD
+                %% ([entry point]) [[exit point]]
+                n0(["a<br/>agent: x"])
+                n1[["b"]]
+                n0 --> n1
+                classDef entry stroke-width:3px
+                classDef exit stroke-width:3px
+                classDef missing stroke-dasharray:4 4
+                class n0 entry
+                class n1 exit
+        """
+        if direction not in _MERMAID_DIRECTIONS:
+            raise ValidationError(
+                "direction must be one of {}, got {!r}".format(
+                    ", ".join(_MERMAID_DIRECTIONS), direction
+                )
+            )
+        # Generated ids (n0, n1, ...): a node's own id could be a Mermaid keyword ("end").
+        names: Dict[str, str] = {}
+        for index, node in enumerate(self.nodes):
+            names.setdefault(node.id, "n{}".format(index))
+        missing: List[str] = []
+
+        def name_of(node_id: str) -> str:
+            if node_id not in names:
+                names[node_id] = "m{}".format(len(missing))
+                missing.append(node_id)
+            return names[node_id]
+
+        edges = [
+            "{} --> n{}".format(name_of(dependency), index)
+            for index, node in enumerate(self.nodes)
+            for dependency in node.depends_on
+        ]
+        entry = [name_of(self.entry_point)] if self.entry_point else []
+        exits = [name_of(node_id) for node_id in self.exit_points]
+
+        lines = ["flowchart " + direction, "%% ([entry point]) [[exit point]]"]
+        for index, node in enumerate(self.nodes):
+            label = _mermaid_text(node.id)
+            if node.agent_id is not None:
+                label += "<br/>agent: " + _mermaid_text(node.agent_id)
+            name = "n{}".format(index)
+            shape = '(["{}"])' if name in entry else '[["{}"]]' if name in exits else '["{}"]'
+            lines.append(name + shape.format(label))
+        for index, node_id in enumerate(missing):
+            lines.append('m{}["{}"]'.format(index, _mermaid_text(node_id)))
+        lines.extend(edges)
+        lines.extend(
+            [
+                "classDef entry stroke-width:3px",
+                "classDef exit stroke-width:3px",
+                "classDef missing stroke-dasharray:4 4",
+            ]
+        )
+        for css_class, members in (("entry", entry), ("exit", exits)):
+            if members:
+                lines.append("class {} {}".format(",".join(_unique(members)), css_class))
+        if missing:
+            lines.append(
+                "class {} missing".format(",".join("m{}".format(i) for i in range(len(missing))))
+            )
+        return lines[0] + "\n" + "".join("    {}\n".format(line) for line in lines[1:])
+
+
+_MERMAID_DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
+# Characters that end or reshape a quoted Mermaid label, written as Mermaid's "#<code>;".
+_MERMAID_SPECIAL = frozenset('"#&<>`')
+
+
+def _mermaid_text(text: str) -> str:
+    return "".join(
+        (
+            "#{};".format(ord(char))
+            if char in _MERMAID_SPECIAL
+            else char if char.isprintable() else " "
+        )
+        for char in text
+    )
+
+
+def _unique(items: List[str]) -> List[str]:
+    return list(dict.fromkeys(items))
+
 
 @dataclass
 class ExecutionModel(_Model):
