@@ -416,6 +416,24 @@ def run_python(code: str) -> List[str]:
     return finished.stdout.decode().split()
 
 
+def test_the_dataclasses_are_built_on_first_use() -> None:
+    code = (
+        "import sys, ai_spine, ai_spine.models\n"
+        "print('ai_spine._objects' in sys.modules)\n"
+        "from ai_spine.models import ExecutionModel\n"
+        "print('ai_spine._objects' in sys.modules)\n"
+        "print(ai_spine.models.ExecutionModel is ExecutionModel)\n"
+    )
+    assert run_python(code) == ["False", "True", "True"]
+
+
+def test_a_misspelt_model_name_is_an_attribute_error() -> None:
+    import ai_spine.models
+
+    with pytest.raises(AttributeError, match="has no attribute 'ExecutonModel'"):
+        getattr(ai_spine.models, "ExecutonModel")
+
+
 def test_dateutil_is_imported_only_when_a_timestamp_is_read() -> None:
     code = (
         "import sys, ai_spine\n"
