@@ -444,3 +444,36 @@ def test_dateutil_is_imported_only_when_a_timestamp_is_read() -> None:
         "print('dateutil' in sys.modules)\n"
     )
     assert run_python(code) == ["False", "True"]
+
+
+# --- Against the local server -----------------------------------------------------------------
+
+
+def test_every_answer_of_the_local_server_round_trips() -> None:
+    from ai_spine import AISpine
+    from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
+
+    with LocalAISpine(with_demo_agents=True) as server, AISpine(base_url=server.url) as client:
+        flow = FlowModel.from_dict(client.get_flow(DEMO_FLOW_ID))
+        assert flow.to_mermaid().count("-->") == sum(len(n.depends_on) for n in flow.nodes) > 0
+        answer = client.execute_and_wait(DEMO_FLOW_ID, {"text": "great", "income": 85000})
+        execution = ExecutionModel.from_dict(answer)
+        assert execution.is_successful and execution.duration is not None
+        assert execution.duration >= timedelta(0)
+        results = client.get_execution_results(execution.execution_id)
+        answers: List[Tuple[Type[Any], Any]] = [
+            (FlowModel, client.get_flow(DEMO_FLOW_ID)),
+            (ExecutionModel, answer),
+            (ExecutionModel, results["execution"]),
+            (HealthModel, client.health_check()),
+            (MetricsModel, client.get_metrics()),
+            (SystemStatusModel, client.get_status()),
+        ]
+        answers += [(NodeResultModel, node) for node in results["node_results"]]
+        answers += [(AgentModel, agent) for agent in client.list_agents()]
+        answers += [(FlowModel, listed) for listed in client.list_flows()]
+        answers += [(ExecutionModel, listed) for listed in client.list_executions()]
+        for model, body in answers:
+            parsed = model.from_dict(body)
+            assert_well_typed(parsed)
+            assert parsed.to_dict() == body, model
