@@ -320,7 +320,7 @@ else:
         raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
 
 
-# --- Account ----------------------------------------------------------------------------------
+# --- Current user -----------------------------------------------------------------------------
 
 
 class User(TypedDict, total=False):

@@ -8,7 +8,7 @@ import pytest
 
 from ai_spine import ExecutionStatus
 from ai_spine import models
-from ai_spine.constants import AGENT_TYPES, TERMINAL_STATUSES
+from ai_spine.constants import AGENT_TYPES, EXECUTION_STATUSES, TERMINAL_STATUSES
 from ai_spine.models import AgentType
 from ai_spine.utils import parse_timestamp
 
@@ -84,7 +84,9 @@ def test_execution_status_members_are_the_raw_strings() -> None:
     assert "{:>8}".format(ExecutionStatus.FAILED) == "  failed"
     assert json.dumps({"status": ExecutionStatus.PENDING}) == '{"status": "pending"}'
     assert [s.is_terminal for s in ExecutionStatus] == [False, False, True, True, True]
-    assert ExecutionStatus.TERMINAL == TERMINAL_STATUSES
+    assert (
+        ExecutionStatus.TERMINAL == TERMINAL_STATUSES and set(ExecutionStatus) == EXECUTION_STATUSES
+    )
     assert "TERMINAL" not in ExecutionStatus.__members__
 
 
