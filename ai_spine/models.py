@@ -56,6 +56,7 @@ __all__ = [
     "Metrics",
     "SystemStatus",
     "User",
+    # The dataclasses, from ai_spine._objects on first use (see __getattr__ below).
     "FlowModel",
     "FlowNodeModel",
     "ExecutionModel",
@@ -283,17 +284,6 @@ class SystemStatus(TypedDict, total=False):
 
 # --- Objects: loaded on first use ------------------------------------------------------------
 
-_OBJECTS = (
-    "FlowModel",
-    "FlowNodeModel",
-    "ExecutionModel",
-    "NodeResultModel",
-    "AgentModel",
-    "HealthModel",
-    "MetricsModel",
-    "SystemStatusModel",
-)
-
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time, see __getattr__
     from ._objects import (
         AgentModel,
@@ -308,10 +298,11 @@ if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time, see __getat
 else:
 
     def __getattr__(name: str) -> Any:
-        # Eight dataclasses cost more to build than the rest of the SDK's modules together;
-        # `import ai_spine` builds none of them (PEP 562). Hidden from mypy, which would
-        # otherwise accept any misspelt name of this module.
-        if name in _OBJECTS:
+        # Building the eight dataclasses takes about 8 ms, most of what `import ai_spine` may
+        # add to requests' import time; so they are built when first named (PEP 562). Hidden
+        # from mypy, which would otherwise accept any misspelt name of this module. Only the
+        # dataclasses are listed in __all__ yet missing from this module.
+        if name in __all__:
             from . import _objects
 
             value = getattr(_objects, name)

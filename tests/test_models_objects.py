@@ -39,16 +39,6 @@ MODELS = [
     MetricsModel,
     SystemStatusModel,
 ]
-Model = Union[
-    FlowModel,
-    FlowNodeModel,
-    ExecutionModel,
-    NodeResultModel,
-    AgentModel,
-    HealthModel,
-    MetricsModel,
-    SystemStatusModel,
-]
 RECORDED: Dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "responses.json").read_text("utf-8")
 )
