@@ -68,7 +68,12 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_mypy(script: str, tmp_path: Path, cache: Path) -> Tuple[int, str]:
     path = tmp_path / "user_script.py"
     path.write_text(textwrap.dedent(script), "utf-8")
-    env: Any = dict(os.environ, MYPYPATH=PACKAGE_ROOT)  # an editable install hides from mypy
+    env: Any = dict(os.environ)
+    env.pop("MYPYPATH", None)
+    if Path(PACKAGE_ROOT).name not in ("site-packages", "dist-packages"):
+        # A source tree or an editable install, which mypy cannot find by itself; an installed
+        # wheel (py.typed) it finds, and it refuses site-packages in MYPYPATH.
+        env["MYPYPATH"] = PACKAGE_ROOT
     finished = subprocess.run(
         [
             sys.executable,
