@@ -34,7 +34,7 @@ from .exceptions import (
     TimeoutError,
     ValidationError,
 )
-from .models import ExecutionStatus
+from .models import AgentType, ExecutionStatus
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time, see __getattr__
@@ -45,6 +45,7 @@ __all__ = [
     "AISpine",
     "AsyncAISpine",
     "AISpineError",
+    "AgentType",
     "AuthenticationError",
     "AuthorizationError",
     "BatchError",

@@ -52,6 +52,8 @@ STATUS_CANCELLED = "cancelled"
 TERMINAL_STATUSES: FrozenSet[str] = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_CANCELLED})
 EXECUTION_STATUSES: FrozenSet[str] = TERMINAL_STATUSES | {STATUS_PENDING, STATUS_RUNNING}
 """Every status an execution can have: what ``list_executions(status=...)`` accepts."""
+HEALTHY = "healthy"
+"""``/health``'s ``status`` when the server is up."""
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 """The execution id the server answers when it refused to start an execution."""
 

@@ -27,14 +27,15 @@ into one of the classes above.
 
 import builtins
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Type, cast
 
 from requests.structures import CaseInsensitiveDict
 
 from .utils import parse_retry_after
 
-if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+if TYPE_CHECKING:  # pragma: no cover - imports for annotations only (no import cycle at run time)
     from ._batch import BatchResult
+    from .models import Execution
 
 __all__ = [
     "AISpineError",
@@ -183,7 +184,8 @@ class TimeoutError(AISpineError, builtins.TimeoutError):
 
     Attributes:
         timeout: The limit that ran out, in seconds.
-        execution: For ``wait_for_execution``, the last execution seen (or None).
+        execution: For ``wait_for_execution``, the last execution seen (or None), a plain
+            dict typed :class:`~ai_spine.models.Execution`.
         execution_id: For ``wait_for_execution``, the execution waited for.
     """
 
@@ -192,13 +194,13 @@ class TimeoutError(AISpineError, builtins.TimeoutError):
         message: str,
         *,
         timeout: Optional[float] = None,
-        execution: Optional[Dict[str, Any]] = None,
+        execution: Optional[Mapping[str, Any]] = None,
         execution_id: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.timeout = timeout
-        self.execution = execution
+        self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
         self.execution_id = execution_id
 
 
@@ -208,7 +210,9 @@ class ExecutionError(AISpineError):
     Attributes:
         execution_id: The execution's id.
         status: Its final status (``failed`` or ``cancelled``).
-        execution: The execution as last returned by the server.
+        execution: The execution as last returned by the server, a plain dict typed
+            :class:`~ai_spine.models.Execution`. When the server refused to start it, the
+            execute answer: ``execution_id``, ``status`` ``failed`` and the server's ``error``.
     """
 
     def __init__(
@@ -217,13 +221,14 @@ class ExecutionError(AISpineError):
         *,
         execution_id: Optional[str] = None,
         status: Optional[str] = None,
-        execution: Optional[Dict[str, Any]] = None,
+        execution: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.execution_id = execution_id
         self.status = status
-        self.execution = execution
+        # Typed for callers; the dict is kept as the server sent it, unknown fields included.
+        self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
 
 
 class BatchError(AISpineError):

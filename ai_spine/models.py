@@ -1,20 +1,35 @@
-"""The shapes the server sends and accepts, as ``TypedDict`` s. Data only, no I/O.
+"""The shapes the server sends and accepts: ``TypedDict`` s, and dataclasses built from them.
+Data only, no I/O.
 
-Every method of :class:`~ai_spine.AISpine` returns plain ``dict`` and ``list`` values; these
-types describe them for type checkers and editors. They are declared ``total=False``
-because the server may omit fields, and the dicts keep any field the server adds later.
+Every method of :class:`~ai_spine.AISpine` returns plain ``dict`` and ``list`` values; the
+``TypedDict`` s (:class:`Execution`, :class:`Flow`, :class:`Agent`, ...) describe them for type
+checkers and editors. They are declared ``total=False`` because the server may omit fields,
+and the dicts keep any field the server adds later. An execution's ``status`` is typed
+:data:`ExecutionStatusLiteral`, so ``mypy --strict`` rejects a misspelt status comparison.
 
-Timestamps are ISO-8601 text without timezone, in UTC; :func:`ai_spine.utils.parse_timestamp`
-turns them into aware ``datetime`` values.
+For objects instead, each shape has a dataclass named after it with a ``Model`` suffix
+(:class:`ExecutionModel`, :class:`FlowModel`, ...): ``from_dict`` reads a dict tolerantly (a
+missing or wrong-typed field takes its default, an unknown field is kept in ``extra``) and
+``to_dict`` gives the same dict back. Timestamps become timezone-aware UTC ``datetime`` s
+(the server writes them as ISO-8601 text without timezone, in UTC; ``/health`` as a Unix
+epoch). The dataclasses are built on first use (in :mod:`ai_spine._objects`), and
+python-dateutil is imported only when a timestamp is parsed: neither slows ``import ai_spine``.
+
+Example:
+    >>> from ai_spine.models import ExecutionModel, ExecutionStatus
+    >>> execution = ExecutionModel.from_dict({"status": "failed", "error_message": "boom"})
+    >>> execution.status is ExecutionStatus.FAILED, execution.is_terminal
+    (True, True)
 """
 
 import sys
-from typing import Any, Dict, List, Optional
+from enum import Enum, EnumMeta
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Optional
 
 if sys.version_info >= (3, 8):
-    from typing import TypedDict
+    from typing import Literal, TypedDict
 else:  # pragma: no cover - exercised only on Python 3.7
-    from typing_extensions import TypedDict
+    from typing_extensions import Literal, TypedDict
 
 from .constants import (
     STATUS_CANCELLED,
@@ -27,6 +42,8 @@ from .constants import (
 
 __all__ = [
     "ExecutionStatus",
+    "ExecutionStatusLiteral",
+    "AgentType",
     "Execution",
     "ExecutionStart",
     "NodeResult",
@@ -39,16 +56,71 @@ __all__ = [
     "Metrics",
     "SystemStatus",
     "User",
+    # The dataclasses, from ai_spine._objects on first use (see __getattr__ below).
+    "FlowModel",
+    "FlowNodeModel",
+    "ExecutionModel",
+    "NodeResultModel",
+    "AgentModel",
+    "HealthModel",
+    "MetricsModel",
+    "SystemStatusModel",
 ]
 
+# --- Statuses and types -----------------------------------------------------------------------
 
-class ExecutionStatus:
+ExecutionStatusLiteral = Literal["pending", "running", "completed", "failed", "cancelled"]
+"""The ``status`` of an execution or a node result, as the type checker sees it: comparing it
+with any other string (``execution["status"] == "complete"``) fails ``mypy --strict``."""
+
+
+class _StrEnum(str, Enum):
+    """A string enum whose members are the raw strings: equal, hashed, printed and serialised
+    to JSON exactly as the server's text."""
+
+    # An explicit __eq__ tells mypy the comparison is custom, so ``execution["status"] ==
+    # ExecutionStatus.COMPLETED`` (a Literal string against an enum member) is not reported as
+    # a non-overlapping comparison. Behaviour is str's own.
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return str.__ne__(self, other)
+
+    __hash__ = str.__hash__
+
+    # Python 3.12 prints a mixed-in enum as "ExecutionStatus.COMPLETED"; print the text.
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
+
+class _ExecutionStatusType(EnumMeta):
+    """The class of :class:`ExecutionStatus`, which gives it ``TERMINAL``: in the enum's body
+    any attribute, even one only annotated, would be a sixth status to type checkers."""
+
+    @property
+    def TERMINAL(cls) -> "FrozenSet[ExecutionStatus]":
+        """``completed``, ``failed`` and ``cancelled``: the execution will not run further."""
+        return _TERMINAL
+
+
+class ExecutionStatus(_StrEnum, metaclass=_ExecutionStatusType):
     """The statuses an execution goes through: ``pending -> running -> completed|failed``,
     or ``cancelled`` (which the server may still overwrite when its nodes finish).
 
+    Each member is the raw string (``ExecutionStatus.COMPLETED == "completed"``), so it compares
+    with the plain dicts the clients return. ``ExecutionStatus.TERMINAL`` holds the final ones.
+
     Example:
-        >>> execution["status"] in ExecutionStatus.TERMINAL
+        >>> ExecutionStatus("completed") is ExecutionStatus.COMPLETED
         True
+        >>> {"status": "failed"}["status"] in ExecutionStatus.TERMINAL
+        True
+        >>> ExecutionStatus.RUNNING.is_terminal
+        False
     """
 
     PENDING = STATUS_PENDING
@@ -56,7 +128,32 @@ class ExecutionStatus:
     COMPLETED = STATUS_COMPLETED
     FAILED = STATUS_FAILED
     CANCELLED = STATUS_CANCELLED
-    TERMINAL = TERMINAL_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether an execution in this status has finished."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(ExecutionStatus(status) for status in TERMINAL_STATUSES)
+
+
+class AgentType(_StrEnum):
+    """What an agent (and a flow node) does in a flow: ``agent_type`` of an agent, ``type`` of
+    a node. Each member is the raw string (``AgentType.INPUT == "input"``).
+
+    Example:
+        >>> AgentType("processor") is AgentType.PROCESSOR
+        True
+    """
+
+    INPUT = "input"
+    PROCESSOR = "processor"
+    OUTPUT = "output"
+    CONDITIONAL = "conditional"
+
+
+# --- Shapes: what the clients return ----------------------------------------------------------
 
 
 class Execution(TypedDict, total=False):
@@ -64,7 +161,7 @@ class Execution(TypedDict, total=False):
 
     execution_id: str
     flow_id: str
-    status: str
+    status: ExecutionStatusLiteral
     input_data: Dict[str, Any]
     output_data: Dict[str, Any]
     """On completion: ``{exit_point_node_id: that node's output}``."""
@@ -79,7 +176,8 @@ class ExecutionStart(TypedDict, total=False):
     """What ``execute_flow`` returns: the new execution's id, ``pending``."""
 
     execution_id: str
-    status: str
+    status: ExecutionStatusLiteral
+    """``pending``, or ``failed`` when the server refused to start it."""
     result: Optional[Dict[str, Any]]
     error: Optional[str]
     execution_time: Optional[float]
@@ -92,7 +190,8 @@ class NodeResult(TypedDict, total=False):
     execution_id: str
     node_id: str
     agent_id: Optional[str]
-    status: str
+    status: ExecutionStatusLiteral
+    """``completed`` or ``failed``."""
     input_data: Dict[str, Any]
     output_data: Dict[str, Any]
     error_message: Optional[str]
@@ -181,6 +280,38 @@ class SystemStatus(TypedDict, total=False):
     components: Dict[str, str]
     agents: Dict[str, int]
     flows: Dict[str, int]
+
+
+# --- Objects: loaded on first use ------------------------------------------------------------
+
+if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time, see __getattr__
+    from ._objects import (
+        AgentModel,
+        ExecutionModel,
+        FlowModel,
+        FlowNodeModel,
+        HealthModel,
+        MetricsModel,
+        NodeResultModel,
+        SystemStatusModel,
+    )
+else:
+
+    def __getattr__(name: str) -> Any:
+        # Building the eight dataclasses takes about 8 ms, most of what `import ai_spine` may
+        # add to requests' import time; so they are built when first named (PEP 562). Hidden
+        # from mypy, which would otherwise accept any misspelt name of this module. Only the
+        # dataclasses are listed in __all__ yet missing from this module.
+        if name in __all__:
+            from . import _objects
+
+            value = getattr(_objects, name)
+            globals()[name] = value
+            return value
+        raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+
+
+# --- Current user -----------------------------------------------------------------------------
 
 
 class User(TypedDict, total=False):

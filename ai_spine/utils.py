@@ -326,11 +326,53 @@ def parse_timestamp(value: str) -> datetime:
 
     try:
         parsed = parser.isoparse(value)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)  # overflows for an offset at year 1 or 9999
     except (TypeError, ValueError, OverflowError):
         raise _invalid("not an ISO-8601 timestamp: {!r}".format(value)) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Write a ``datetime`` the way the server writes timestamps: ISO-8601 UTC, no timezone.
+
+    The inverse of :func:`parse_timestamp`. A naive ``datetime`` is taken to be UTC already.
+
+    Args:
+        value: The moment to write.
+
+    Returns:
+        e.g. ``"2026-11-26T12:08:21.222760"`` (``isoformat``: no fraction when it is zero).
+
+    Example:
+        >>> format_timestamp(parse_timestamp("2026-11-26T13:08:21.5+01:00"))
+        '2026-11-26T12:08:21.500000'
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat()
+
+
+def parse_epoch(value: float) -> datetime:
+    """Turn a Unix epoch (``/health``'s ``timestamp``) into an aware ``datetime`` in UTC.
+
+    Args:
+        value: Seconds since 1970-01-01 UTC.
+
+    Returns:
+        A timezone-aware ``datetime`` in UTC.
+
+    Raises:
+        ValidationError: If it is not a finite number within ``datetime``'s range.
+
+    Example:
+        >>> parse_epoch(1795696178.5).isoformat()
+        '2026-11-26T12:29:38.500000+00:00'
+    """
+    try:
+        return datetime.fromtimestamp(value, timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise _invalid("not a Unix epoch timestamp: {!r}".format(value)) from None
 
 
 def mask_secret(secret: Optional[str]) -> str:

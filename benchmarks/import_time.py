@@ -7,7 +7,8 @@ this machine is: there is deliberately no threshold in absolute milliseconds.
 
 It also checks that ``import ai_spine`` stays lean: it must not import ``ai_spine.testing``
 (the local test server), ``ai_spine.cli`` (the console script), ``ai_spine.async_client`` or
-aiohttp (the async client); each loads only when used.
+aiohttp (the async client), or ``ai_spine._objects`` (the dataclass models); each loads only
+when used.
 
 It measures the ``ai_spine`` that the given interpreter imports from a neutral working
 directory, i.e. the installed package (an editable install counts). Stdlib only, Python 3.7+.
@@ -31,7 +32,13 @@ from typing import List, Optional, Tuple
 DEFAULT_RUNS = 15
 DEFAULT_BUDGET = 1.5
 #: Modules that ``import ai_spine`` must not load eagerly.
-FORBIDDEN_EAGER = ("ai_spine.testing", "ai_spine.cli", "ai_spine.async_client", "aiohttp")
+FORBIDDEN_EAGER = (
+    "ai_spine.testing",
+    "ai_spine.cli",
+    "ai_spine.async_client",
+    "aiohttp",
+    "ai_spine._objects",
+)
 
 
 class ImportFailed(Exception):

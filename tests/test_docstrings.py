@@ -12,6 +12,7 @@ from ai_spine import AISpine, AsyncAISpine
 
 CORE_MODULES = [
     "ai_spine",
+    "ai_spine._objects",
     "ai_spine._async",
     "ai_spine._base",
     "ai_spine._batch",
@@ -30,10 +31,12 @@ CORE_MODULES = [
 # Docstring examples that run as they are (the client's need a live server).
 DOCTEST_MODULES = [
     "ai_spine._batch",
+    "ai_spine._objects",
     "ai_spine._operations",
     "ai_spine._protocol",
     "ai_spine._wait",
     "ai_spine.exceptions",
+    "ai_spine.models",
     "ai_spine.retry",
     "ai_spine.utils",
 ]

@@ -1,12 +1,21 @@
 """The TypedDict models describe what the real server sends."""
 
-from typing import Any, Callable, Dict, Type
+import json
+import sys
+from typing import Any, Callable, Dict, Type, get_type_hints
 
 import pytest
 
 from ai_spine import ExecutionStatus
 from ai_spine import models
+from ai_spine.constants import AGENT_TYPES, EXECUTION_STATUSES, TERMINAL_STATUSES
+from ai_spine.models import AgentType
 from ai_spine.utils import parse_timestamp
+
+if sys.version_info >= (3, 8):
+    from typing import get_args
+else:  # pragma: no cover - Python 3.7
+    from typing_extensions import get_args
 
 Recorded = Callable[[str], Any]
 
@@ -57,6 +66,40 @@ def test_execution_statuses() -> None:
     assert {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED} == (
         ExecutionStatus.TERMINAL
     )
+
+
+def test_execution_status_members_are_the_raw_strings() -> None:
+    assert [s.value for s in ExecutionStatus] == [
+        "pending",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+    ]
+    assert ExecutionStatus.COMPLETED == "completed" and "completed" == ExecutionStatus.COMPLETED
+    assert ExecutionStatus.FAILED != "completed"
+    assert ExecutionStatus("cancelled") is ExecutionStatus.CANCELLED
+    assert {"completed": 1}[ExecutionStatus.COMPLETED] == 1
+    assert str(ExecutionStatus.RUNNING) == "{}".format(ExecutionStatus.RUNNING) == "running"
+    assert "{:>8}".format(ExecutionStatus.FAILED) == "  failed"
+    assert json.dumps({"status": ExecutionStatus.PENDING}) == '{"status": "pending"}'
+    assert [s.is_terminal for s in ExecutionStatus] == [False, False, True, True, True]
+    assert (
+        ExecutionStatus.TERMINAL == TERMINAL_STATUSES and set(ExecutionStatus) == EXECUTION_STATUSES
+    )
+    assert "TERMINAL" not in ExecutionStatus.__members__
+
+
+def test_execution_status_literal_names_every_status() -> None:
+    assert set(get_args(models.ExecutionStatusLiteral)) == {s.value for s in ExecutionStatus}
+    for model in (models.Execution, models.ExecutionStart, models.NodeResult):
+        assert get_type_hints(model)["status"] == models.ExecutionStatusLiteral
+
+
+def test_agent_type_members_are_the_raw_strings() -> None:
+    assert {t.value for t in AgentType} == AGENT_TYPES
+    assert AgentType.INPUT == "input" and AgentType("conditional") is AgentType.CONDITIONAL
+    assert str(AgentType.OUTPUT) == "output"
 
 
 def test_recorded_timestamps_parse_as_utc(recorded_body: Recorded) -> None:

@@ -1,6 +1,6 @@
 """Pure helpers: validation, quoting, header and body parsing."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
@@ -11,7 +11,9 @@ from ai_spine.utils import (
     decode_body,
     ensure_json,
     mask_secret,
+    format_timestamp,
     normalize_timeout,
+    parse_epoch,
     parse_retry_after,
     parse_timestamp,
     quote_segment,
@@ -148,6 +150,35 @@ def test_timestamps_without_timezone_are_utc() -> None:
     assert parse_timestamp("2026-11-26T13:08:21+01:00").hour == 12
     with pytest.raises(ValidationError, match="timestamp"):
         parse_timestamp("yesterday")
+
+
+def test_an_offset_that_overflows_utc_is_not_a_timestamp() -> None:
+    with pytest.raises(ValidationError, match="timestamp"):
+        parse_timestamp("0001-01-01T00:00:00+01:00")
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-26T12:08:21.222760", "2026-11-26T12:08:21", "0001-01-01T00:00:00"]
+)
+def test_timestamps_are_written_back_as_the_server_writes_them(text: str) -> None:
+    assert format_timestamp(parse_timestamp(text)) == text
+
+
+def test_aware_timestamps_are_written_in_utc_and_naive_ones_as_they_are() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    assert format_timestamp(datetime(2026, 1, 1, 2, 0, tzinfo=plus_two)) == "2026-01-01T00:00:00"
+    assert format_timestamp(datetime(2026, 1, 1, 2, 0)) == "2026-01-01T02:00:00"
+
+
+def test_epochs_are_utc_datetimes() -> None:
+    assert parse_epoch(0) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert parse_epoch(1795696178.9893842).tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e20, "1795696178", None])
+def test_what_is_not_an_epoch_is_a_validation_error(value: object) -> None:
+    with pytest.raises(ValidationError, match="epoch"):
+        parse_epoch(value)  # type: ignore[arg-type]
 
 
 def test_timeouts_become_connect_read_pairs() -> None:
