@@ -13,15 +13,18 @@ session when the client is garbage-collected, so aiohttp never reports it unclos
 
 import asyncio
 import os
+import socket
 import ssl
+import time
 import urllib.request
 import weakref
-from typing import Any, Dict, Optional, Tuple, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlsplit
 
+from . import _watchdog
 from ._base import Settings, TransportBase
 from ._operations import Operation
-from ._protocol import Answer, Exchange, Failure, request_headers
+from ._protocol import Answer, Body, BodyError, Exchange, Failure, request_headers
 from .constants import ASYNC_EXTRA, CA_BUNDLE_ENV
 from .exceptions import AISpineError, ValidationError
 
@@ -33,6 +36,11 @@ except ImportError:  # pragma: no cover - exercised in a venv without the extra
 __all__ = ["AsyncTransport", "classify"]
 
 T = TypeVar("T")
+
+_CHUNK = 65536
+_inherited: List[Any] = []
+"""Sessions opened by the parent of a forked process: kept, never closed nor collected, so
+the child never touches the parent's sockets (or its event loop's selector)."""
 
 
 def require_aiohttp() -> Any:
@@ -57,10 +65,13 @@ class _Pool:
         self.session: Any = settings.session
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.finalizer: Optional[Any] = None
+        self.forks = _watchdog.forks()
 
     def get(self) -> Any:
         """The session to use on the running loop, created on first use."""
         loop = asyncio.get_running_loop()
+        if self.forks != _watchdog.forks():
+            self._leave_to_parent()
         if self.loop is None or (self.user_session is None and self.session is None):
             self.loop = loop
         elif self.loop is not loop:
@@ -83,7 +94,8 @@ class _Pool:
         )
         # trust_env=False: ~/.netrc credentials are never sent; proxies come from
         # proxy_for(), which reads the environment as requests does.
-        session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        # auto_decompress=False: Body decompresses, within the size cap.
+        session = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=False)
         self.finalizer = weakref.finalize(self, _close_abandoned, session)
         return session
 
@@ -93,6 +105,16 @@ class _Pool:
             if self.finalizer is not None:
                 self.finalizer.detach()
             await session.close()
+
+    def _leave_to_parent(self) -> None:
+        # A forked child: the session, its sockets and its loop are the parent's.
+        self.forks = _watchdog.forks()
+        if self.user_session is None and self.session is not None:
+            if self.finalizer is not None:
+                self.finalizer.detach()
+            _inherited.append(self.session)
+            self.session = None
+        self.loop = None
 
     def _abandon(self) -> None:
         if self.finalizer is not None:
@@ -172,31 +194,61 @@ class AsyncTransport(TransportBase):
     ) -> Answer:
         session = self._pool.get()
         url = self.settings.base_url + operation.path
-        exchange = Exchange(self.policy, operation.method, url, timeout)
-        limits = aiohttp.ClientTimeout(
-            total=total or sum(timeout), sock_connect=timeout[0], sock_read=timeout[1]
-        )
+        exchange = Exchange(self.policy, operation.method, url, timeout, total, self.log)
+        headers = request_headers(self.settings.api_key, operation.token)
+        # A session of the user's may decompress answers itself; Body then sees plain bytes.
+        decoded = self.settings.session is not None and getattr(session, "auto_decompress", True)
         delay: Optional[float]
         while True:
+            (connect, read), budget = exchange.limits()
+            limits = aiohttp.ClientTimeout(total=budget, sock_connect=connect, sock_read=read)
             try:
                 async with session.request(
                     operation.method,
                     url,
                     params=operation.params,
                     json=operation.body,
-                    headers=request_headers(self.settings.api_key, operation.token),
+                    headers=headers,
                     timeout=limits,
                     allow_redirects=False,  # never replay a request elsewhere (see _sync)
                     **self._options,
                 ) as response:
-                    content = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
-                delay = exchange.failed(classify(error), error)
+                    content = await self._read(response, operation.method, url, decoded)
+            except (
+                aiohttp.ClientError,
+                asyncio.TimeoutError,
+                OSError,
+                ValueError,
+                BodyError,
+            ) as error:
+                failure = classify(error)
+                if failure.kind == Failure.READ_TIMEOUT and not isinstance(
+                    error, aiohttp.ServerTimeoutError
+                ):
+                    failure = Failure(Failure.READ_TIMEOUT, "deadline", limit=budget)
+                delay = exchange.failed(failure, error)
             else:
                 delay = exchange.answered(response.status, response.headers)
                 if delay is None:
                     return exchange.result(response.status, content, response.headers)
             await asyncio.sleep(delay)
+
+    async def _read(self, response: Any, method: str, url: str, decoded: bool) -> bytes:
+        """The whole body, decompressed within the size cap (the deadline is aiohttp's
+        ``total`` timeout, which covers the body)."""
+        headers = response.headers
+        body = Body(
+            None if decoded else headers.get("Content-Encoding"),
+            None if decoded else headers.get("Content-Length"),
+            self.settings.max_response_bytes,
+            method,
+            url,
+        )
+        while True:
+            chunk = await response.content.read(_CHUNK)
+            if not chunk:
+                return body.finish()
+            body.feed(chunk)
 
 
 def _request_options(settings: Settings) -> Dict[str, Any]:
@@ -268,10 +320,15 @@ def classify(error: BaseException) -> Failure:
     sent: anything else may have reached the server, so a POST is never retried after it.
     """
     reason = str(error) or type(error).__name__
+    if isinstance(error, BodyError):
+        return Failure(Failure.UNREADABLE, reason)
     if isinstance(error, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
         return Failure(Failure.TLS, reason)
     if isinstance(error, aiohttp.ClientConnectorError):
-        return Failure(Failure.CONNECT, str(error.os_error.strerror or error.os_error))
+        cause = str(error.os_error.strerror or error.os_error)
+        if isinstance(error.os_error, socket.gaierror):
+            return Failure(Failure.NAME_RESOLUTION, cause)
+        return Failure(Failure.CONNECT, cause)
     if isinstance(error, asyncio.TimeoutError):
         # aiohttp < 3.10 has no ConnectionTimeoutError; its message says the same.
         if reason.startswith("Connection timeout"):

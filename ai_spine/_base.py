@@ -9,15 +9,18 @@ add only their methods, which send :mod:`ai_spine._operations` through their tra
 
 import copy
 import dataclasses
+import ipaddress
 import logging
 import os
 import warnings
 from typing import Any, Dict, Generic, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
+from urllib.parse import urlsplit
 
-from ._protocol import enable_debug_logging
+from ._logging import Log
 from .constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENV_API_KEY,
@@ -49,6 +52,8 @@ class Settings(NamedTuple):
     cert: Optional[Cert]
     proxies: Optional[Dict[str, str]]
     session: Any
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    debug: bool = False
 
 
 def resolve_settings(
@@ -63,6 +68,7 @@ def resolve_settings(
     cert: Optional[Cert],
     proxies: Optional[Mapping[str, str]],
     session: Any,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> Settings:
     """Check the constructor's arguments, fill the gaps from the environment.
 
@@ -73,9 +79,7 @@ def resolve_settings(
         api_key = os.environ.get(ENV_API_KEY) or None
     if base_url is None:
         base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    if debug or os.environ.get(ENV_LOG, "").strip().lower() == "debug":
-        enable_debug_logging()
-    return Settings(
+    settings = Settings(
         base_url=validate_url(base_url, "base_url", base=True),
         api_key=None if api_key is None else validate_secret(api_key, "api_key"),
         access_token=(
@@ -88,7 +92,33 @@ def resolve_settings(
         cert=_check_cert(cert),
         proxies=_check_proxies(proxies),
         session=session,
+        max_response_bytes=validate_count(max_response_bytes, "max_response_bytes", 1024),
+        debug=bool(debug) or os.environ.get(ENV_LOG, "").strip().lower() == "debug",
     )
+    _warn_if_secrets_go_in_clear(settings)
+    return settings
+
+
+def _warn_if_secrets_go_in_clear(settings: Settings) -> None:
+    if settings.api_key is None and settings.access_token is None:
+        return
+    parts = urlsplit(settings.base_url)
+    if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or ""):
+        logger.warning(
+            "base_url %s is plain http:// to a host that is not this machine: the API key "
+            "or access token travels unencrypted and anyone on the network path can read it. "
+            "Use https://.",
+            settings.base_url,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def validate_count(value: Any, name: str, minimum: int) -> int:
@@ -165,6 +195,7 @@ class TransportBase:
         self.settings = settings
         self.timeout = settings.timeout
         self.policy = settings.policy
+        self.log = Log(settings.debug)
         self._owner = True  # closing this transport closes the connections
 
     def derive(
@@ -221,6 +252,7 @@ class ClientBase(Generic[TransportT]):
         cert: Optional[Cert] = None,
         proxies: Optional[Mapping[str, str]] = None,
         session: Any = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         settings = resolve_settings(
             api_key,
@@ -234,6 +266,7 @@ class ClientBase(Generic[TransportT]):
             cert,
             proxies,
             session,
+            max_response_bytes,
         )
         self._transport = self._transport_class(settings)
         self._poller = self._no_retry_poller()

@@ -8,27 +8,35 @@ how a response becomes an :class:`Answer` or an exception, and what a network fa
 called. Tests drive it with plain values, no socket.
 """
 
-import logging
 import sys
 import time
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
+import zlib
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from .__version__ import __version__
-from .constants import LOGGER_NAME
-from .exceptions import AISpineError, NetworkError, TimeoutError, error_from_response
+from ._logging import Log
+from .constants import ACCEPT_ENCODING
+from .exceptions import (
+    AISpineError,
+    NetworkError,
+    ResponseTooLargeError,
+    TimeoutError,
+    error_from_response,
+)
 from .retry import RetryPolicy
 from .utils import decode_body, parse_retry_after
 
 __all__ = [
     "USER_AGENT",
     "Answer",
+    "Body",
     "Exchange",
     "Failure",
-    "enable_debug_logging",
     "request_headers",
 ]
 
-logger = logging.getLogger(LOGGER_NAME)
+_QUIET = Log(verbose=False)
+_MIN_ATTEMPT = 0.05  # an attempt given less than this cannot even connect
 
 USER_AGENT = "ai-spine-sdk-python/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 
@@ -54,6 +62,9 @@ def request_headers(api_key: Optional[str], bearer: Optional[str] = None) -> Dic
     headers = {
         "User-Agent": USER_AGENT,
         "Accept": "application/json",
+        # Only what Body decodes, within the size cap (never brotli or zstd, which requests
+        # and aiohttp would otherwise offer when those packages happen to be installed).
+        "Accept-Encoding": ACCEPT_ENCODING,
         "Content-Type": "application/json",
     }
     token = bearer if bearer is not None else api_key
@@ -90,6 +101,8 @@ class Failure:
         reason: A short human description ("Connection refused").
     """
 
+    NAME_RESOLUTION = "name-resolution"
+    """The host name did not resolve (DNS); nothing was sent. A misconfiguration."""
     CONNECT = "connect"
     """The connection could not be made; nothing was sent."""
     CONNECT_TIMEOUT = "connect-timeout"
@@ -103,11 +116,13 @@ class Failure:
     UNREADABLE = "unreadable"
     """An answer arrived but its body could not be read (bad chunking, bad compression)."""
 
-    __slots__ = ("kind", "reason")
+    __slots__ = ("kind", "reason", "limit")
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: str, reason: str, limit: Optional[float] = None) -> None:
         self.kind = kind
         self.reason = reason
+        self.limit = limit
+        """For a timeout that cut a whole attempt (not one socket read): its seconds."""
 
     @property
     def sent(self) -> bool:
@@ -115,45 +130,75 @@ class Failure:
         return self.kind in (Failure.READ_TIMEOUT, Failure.BROKEN, Failure.UNREADABLE)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Failure) and (self.kind, self.reason) == (
+        return isinstance(other, Failure) and (self.kind, self.reason, self.limit) == (
             other.kind,
             other.reason,
+            other.limit,
         )
 
     def __repr__(self) -> str:
-        return "Failure({!r}, {!r})".format(self.kind, self.reason)
+        if self.limit is None:
+            return "Failure({!r}, {!r})".format(self.kind, self.reason)
+        return "Failure({!r}, {!r}, limit={!r})".format(self.kind, self.reason, self.limit)
 
 
 class Exchange:
     """One call, through its retries: counts attempts and decides, never sends.
 
-    A transport loops: send, then ask :meth:`answered` (for a response) or :meth:`failed`
-    (for a :class:`Failure`) what to do. Both return the seconds to wait before trying again;
-    :meth:`answered` returns None when the response is final, and :meth:`result` turns it
-    into an :class:`Answer` or raises its error. :meth:`failed` raises when the failure is
-    final. Every retry decision is the :class:`~ai_spine.retry.RetryPolicy`'s.
+    A transport loops: ask :meth:`limits` for the next attempt's timeouts, send, then ask
+    :meth:`answered` (for a response) or :meth:`failed` (for a :class:`Failure`) what to do.
+    Both return the seconds to wait before trying again; :meth:`answered` returns None when
+    the response is final, and :meth:`result` turns it into an :class:`Answer` or raises its
+    error. :meth:`failed` raises when the failure is final. Every retry decision is the
+    :class:`~ai_spine.retry.RetryPolicy`'s, within the call's ``total``: no attempt runs
+    past it, and a retry that would start after it is not made.
 
     Args:
         policy: The retry rules.
         method: The HTTP method.
         url: The full URL.
-        timeout: The ``(connect, read)`` timeout in force, for messages.
+        timeout: The ``(connect, read)`` timeout of each attempt; an attempt ends within
+            ``connect + read`` seconds, its whole answer read.
+        total: Seconds from now that bound the whole call, retries included; None for no
+            bound beyond the attempts'.
+        log: The client's log.
 
     Example:
         >>> exchange = Exchange(RetryPolicy(max_retries=1), "GET", "http://h/x", (5.0, 5.0))
+        >>> exchange.limits()
+        ((5.0, 5.0), 10.0)
         >>> exchange.answered(503, {"Retry-After": "2"})
         2.0
         >>> exchange.answered(503, {}) is None  # retries used up: this answer is final
         True
     """
 
-    def __init__(self, policy: RetryPolicy, method: str, url: str, timeout: Timeout) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        method: str,
+        url: str,
+        timeout: Timeout,
+        total: Optional[float] = None,
+        log: Log = _QUIET,
+    ) -> None:
         self.policy = policy
         self.method = method
         self.url = url
         self.timeout = timeout
+        self.log = log
         self.retries = 0
         self.started = time.monotonic()
+        self.deadline = None if total is None else self.started + total
+
+    def limits(self) -> Tuple[Timeout, float]:
+        """The next attempt's ``(connect, read)`` socket timeouts and its whole time, in
+        seconds, each capped by the time left before the call's deadline."""
+        connect, read = self.timeout
+        budget = connect + read
+        if self.deadline is not None:
+            budget = max(_MIN_ATTEMPT, min(budget, self.deadline - time.monotonic()))
+        return (min(connect, budget), min(read, budget)), budget
 
     def answered(self, status_code: int, headers: Mapping[str, str]) -> Optional[float]:
         """Decide on a response: seconds to wait before retrying, or None if it is final."""
@@ -161,7 +206,7 @@ class Exchange:
         attempt = self.retries + 1
         if not self.policy.should_retry_status(self.method, status_code, attempt, retry_after):
             if retry_after is not None and retry_after > self.policy.max_retry_after:
-                logger.info(
+                self.log.info(
                     "Not retrying %s %s: Retry-After %.0f s exceeds the %.0f s limit",
                     self.method,
                     self.url,
@@ -169,29 +214,34 @@ class Exchange:
                     self.policy.max_retry_after,
                 )
             return None
-        return self._retry("HTTP {}".format(status_code), self.policy.delay(attempt, retry_after))
+        delay = self.policy.delay(attempt, retry_after)
+        if not self._in_time(delay):
+            return None
+        return self._retry("HTTP {}".format(status_code), delay)
 
     def failed(self, failure: Failure, error: BaseException) -> float:
         """Decide on a failure: seconds to wait before retrying.
 
         Raises:
             AISpineError: The SDK's error for ``failure`` (chained to ``error``), when it is
-                final: retries used up, or a retry could run the request twice.
+                final: retries used up, a retry could run the request twice, or the call's
+                deadline would pass first.
         """
         attempt = self.retries + 1
-        if failure.kind == Failure.TLS:
-            retry = False  # certificates and protocols do not heal by retrying
+        if failure.kind in (Failure.TLS, Failure.NAME_RESOLUTION):
+            retry = False  # certificates and misspelt host names do not heal by retrying
         elif failure.sent:
             retry = self.policy.should_retry_read_error(self.method, attempt)
         else:
             retry = self.policy.should_retry_connect_error(attempt)
-        if not retry:
+        delay = self.policy.backoff(attempt) if retry else 0.0
+        if not retry or not self._in_time(delay):
             mapped = network_error(failure, self.method, self.url, self.timeout)
-            logger.debug(
+            self.log.debug(
                 "%s %s failed after %.1f ms: %s", self.method, self.url, self._ms(), mapped
             )
             raise mapped from error
-        return self._retry(failure.reason, self.policy.backoff(attempt))
+        return self._retry(failure.reason, delay)
 
     def result(self, status_code: int, content: bytes, headers: Mapping[str, str]) -> Answer:
         """Turn a final response into an :class:`Answer`, or raise its error.
@@ -199,16 +249,27 @@ class Exchange:
         Raises:
             AISpineError: The subclass matching a non-2xx status.
         """
-        logger.debug("%s %s -> %d in %.1f ms", self.method, self.url, status_code, self._ms())
+        self.log.debug("%s %s -> %d in %.1f ms", self.method, self.url, status_code, self._ms())
         body = decode_body(content, _header(headers, "content-type"))
         plain = dict(headers)
         if 200 <= status_code < 300:
             return Answer(body, status_code, plain, self.method, self.url)
         raise error_from_response(status_code, body, plain, self.method, self.url)
 
+    def _in_time(self, delay: float) -> bool:
+        if self.deadline is None or time.monotonic() + delay + _MIN_ATTEMPT < self.deadline:
+            return True
+        self.log.info(
+            "Not retrying %s %s: a retry in %.2f s would start after the call's deadline",
+            self.method,
+            self.url,
+            delay,
+        )
+        return False
+
     def _retry(self, reason: str, delay: float) -> float:
         self.retries += 1
-        logger.info(
+        self.log.info(
             "Retrying %s %s (retry %d of %d) in %.2f s after %s",
             self.method,
             self.url,
@@ -221,6 +282,132 @@ class Exchange:
 
     def _ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
+
+
+class Body:
+    """An answer's body, collected as it arrives: decompressed here, within a size cap.
+
+    Both transports read raw chunks and :meth:`feed` them in, so a gzip bomb or an endless
+    answer costs at most ``limit`` bytes (plus one chunk) before
+    :class:`~ai_spine.ResponseTooLargeError` stops it.
+
+    Args:
+        content_encoding: The answer's ``Content-Encoding`` (gzip, deflate or identity).
+        content_length: Its ``Content-Length``, checked against the raw bytes received.
+        limit: The most decompressed bytes accepted.
+        method: The request's method, for messages.
+        url: The request's URL, for messages.
+
+    Raises:
+        BodyError: An encoding the SDK did not ask for.
+
+    Example:
+        >>> body = Body("gzip", None, 100, "GET", "http://h/x")
+        >>> body.feed(__import__("gzip").compress(b'{"a": 1}'))
+        >>> body.finish()
+        b'{"a": 1}'
+    """
+
+    def __init__(
+        self,
+        content_encoding: Optional[str],
+        content_length: Optional[str],
+        limit: int,
+        method: str,
+        url: str,
+    ) -> None:
+        encoding = (content_encoding or "identity").strip().lower()
+        self._decoder: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._decoder = _Deflate()
+        elif encoding not in ("identity", ""):
+            raise BodyError("the answer's Content-Encoding {!r} was not asked for".format(encoding))
+        length = (content_length or "").strip()
+        self._expected = int(length) if length.isdigit() and len(length) < 19 else None
+        self._parts: List[bytes] = []
+        self._size = 0
+        self.raw_size = 0
+        self._limit = limit
+        self._context = dict(method=method, url=url)
+
+    def feed(self, data: bytes) -> None:
+        """Take the next raw chunk.
+
+        Raises:
+            ResponseTooLargeError: The answer outgrew the limit.
+            BodyError: The chunk does not decompress.
+        """
+        self.raw_size += len(data)
+        if self._decoder is None:
+            self._add(data)
+            return
+        try:
+            while data:
+                self._add(self._decoder.decompress(data, self._limit - self._size + 1))
+                data = self._decoder.unconsumed_tail
+        except zlib.error as error:
+            raise BodyError("the compressed answer is corrupt ({})".format(error)) from None
+
+    def finish(self) -> bytes:
+        """The whole decompressed body, once the last chunk was fed.
+
+        Raises:
+            BodyError: The answer ended before its ``Content-Length`` or its compressed end.
+        """
+        if self._expected is not None and self.raw_size < self._expected:
+            raise BodyError(
+                "the answer ended after {} of its {} bytes".format(self.raw_size, self._expected)
+            )
+        if self._decoder is not None and self.raw_size and not self._decoder.eof:
+            raise BodyError("the compressed answer ended before its end")
+        return b"".join(self._parts)
+
+    def _add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            self._parts = []
+            raise ResponseTooLargeError(
+                "The answer to {method} {url} is longer than max_response_bytes={limit} "
+                "bytes; reading stopped there. The request itself was carried out. Raise "
+                "max_response_bytes if such answers are expected.".format(
+                    limit=self._limit, **self._context
+                ),
+                limit=self._limit,
+                **self._context,
+            )
+        if data:
+            self._parts.append(data)
+
+
+class _Deflate:
+    """``deflate`` as servers send it: zlib-wrapped (RFC 9110), or raw as some send it."""
+
+    def __init__(self) -> None:
+        self._decoder: Any = None
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._decoder is None:
+            # A zlib header is two bytes whose big-endian value is a multiple of 31.
+            wrapped = (
+                len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] * 256 + data[1]) % 31 == 0
+            )
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        return bytes(self._decoder.decompress(data, max_length))
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return bytes(self._decoder.unconsumed_tail) if self._decoder is not None else b""
+
+    @property
+    def eof(self) -> bool:
+        return self._decoder is not None and bool(self._decoder.eof)
+
+
+class BodyError(Exception):
+    """An answer's body could not be read; transports report it as
+    :attr:`Failure.UNREADABLE`."""
 
 
 def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
@@ -241,7 +428,9 @@ def network_error(failure: Failure, method: str, url: str, timeout: Timeout) -> 
 
     Returns:
         :class:`TimeoutError` when the server took the request but did not answer in time,
-        else :class:`NetworkError`.
+        else :class:`NetworkError` (its ``kind`` is the failure's). Whenever the request may
+        have reached the server, a POST or PUT's message says that it may have been carried
+        out and was not sent again.
 
     Example:
         >>> network_error(Failure(Failure.CONNECT, "Connection refused"), "GET",
@@ -257,28 +446,36 @@ Connection refused. Check base_url and the network.', status_code=None)
             "retried so that it cannot run twice."
         )
     if failure.kind == Failure.READ_TIMEOUT:
-        return TimeoutError(
-            "No answer from {} {} within {:g} s.{} Raise timeout= if the server is slow.".format(
-                method, url, timeout[1], note
-            ),
-            timeout=timeout[1],
-            **context,
-        )
+        if failure.limit is not None:
+            text = "No complete answer from {} {} within {:g} s.{} Raise timeout= if the server is slow."
+            limit = failure.limit
+        else:
+            text = "No answer from {} {} within {:g} s.{} Raise timeout= if the server is slow."
+            limit = timeout[1]
+        return TimeoutError(text.format(method, url, limit, note), timeout=limit, **context)
     if failure.kind == Failure.UNREADABLE:
         text = "The answer to {} {} could not be read: {}.{}"
-        return NetworkError(text.format(method, url, failure.reason, note), **context)
+        return NetworkError(
+            text.format(method, url, failure.reason, note), kind=failure.kind, **context
+        )
     if failure.kind == Failure.BROKEN:
         text = "The connection to {} {} broke before an answer: {}.{}"
-        return NetworkError(text.format(method, url, failure.reason, note), **context)
+        return NetworkError(
+            text.format(method, url, failure.reason, note), kind=failure.kind, **context
+        )
     reason = failure.reason
+    advice = "Check base_url and the network."
     if failure.kind == Failure.CONNECT_TIMEOUT:
         reason = "no connection within {:g} s".format(timeout[0])
     elif failure.kind == Failure.TLS:
         reason = "TLS failed ({})".format(failure.reason)
+        advice = "Check base_url, and verify= if the server uses a private CA."
+    elif failure.kind == Failure.NAME_RESOLUTION:
+        reason = "the host name does not resolve ({})".format(failure.reason)
+        advice = "Check base_url for a typo, and DNS."
     return NetworkError(
-        "Could not connect to {} ({} {}): {}. Check base_url and the network.".format(
-            _origin(url), method, url, reason
-        ),
+        "Could not connect to {} ({} {}): {}. {}".format(_origin(url), method, url, reason, advice),
+        kind=failure.kind,
         **context,
     )
 
@@ -286,18 +483,3 @@ Connection refused. Check base_url and the network.', status_code=None)
 def _origin(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return "{}://{}".format(scheme, rest.split("/", 1)[0])
-
-
-def enable_debug_logging() -> None:
-    """Log every request and retry of the SDK to stderr, at DEBUG level.
-
-    Attaches one handler to the ``ai_spine`` logger only (never the root logger), once, however
-    often it is called. Secrets are never logged: headers are not logged at all.
-    """
-    sdk_logger = logging.getLogger(LOGGER_NAME)
-    sdk_logger.setLevel(logging.DEBUG)
-    if not any(getattr(h, "_ai_spine_debug", False) for h in sdk_logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        handler._ai_spine_debug = True  # type: ignore[attr-defined]
-        sdk_logger.addHandler(handler)

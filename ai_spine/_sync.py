@@ -1,26 +1,34 @@
 """The sync transport: sends an :class:`~ai_spine._operations.Operation` with ``requests``.
 
-It owns (or borrows) one pooled ``requests.Session``, sends, reads the whole answer, and
-tells what ``requests``/``urllib3`` raised apart (:func:`classify`). Whether to retry, how
-long to wait and what the caller sees are decided by :class:`~ai_spine._protocol.Exchange`,
-the same code the async transport runs.
+It owns (or borrows) one pooled ``requests.Session``, sends, reads the answer as a stream
+(:class:`~ai_spine._protocol.Body`: decompressed here, within the size cap), and tells what
+``requests``/``urllib3`` raised apart (:func:`classify`). Whether to retry, how long to wait
+and what the caller sees are decided by :class:`~ai_spine._protocol.Exchange`, the same code
+the async transport runs.
+
+Each attempt has a deadline (:mod:`ai_spine._watchdog`): the connections of the session this
+transport builds are watched, so a server that trickles its answer byte by byte is cut off
+when the deadline passes, not only when one read stalls. In a process forked from the one
+that opened the connections, the session drops them and opens its own.
 """
 
 import http.client
 import re
+import socket
+import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.timeout import Timeout as Urllib3Timeout
 
+from . import _watchdog
 from ._base import Settings, TransportBase
 from ._operations import Operation
-from ._protocol import Answer, Exchange, Failure, request_headers
+from ._protocol import Answer, Body, BodyError, Exchange, Failure, request_headers
 from .exceptions import AISpineError, ValidationError
 
 __all__ = ["SyncTransport", "classify"]
@@ -28,6 +36,12 @@ __all__ = ["SyncTransport", "classify"]
 T = TypeVar("T")
 
 _URLLIB3_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(host=[^)]*\)): ")
+_CHUNK = 65536
+
+
+class _DeadlinePassed(Exception):
+    """The attempt's deadline passed between two reads of the body."""
+
 
 # What sending can raise besides an HTTP answer. requests wraps most of it, but not all:
 # a malformed header value raises ValueError, a broken socket OSError.
@@ -37,7 +51,11 @@ _TRANSPORT_ERRORS = (
     http.client.HTTPException,
     OSError,
     ValueError,
+    _DeadlinePassed,
 )
+
+_current = threading.local()
+"""``deadline``: the :class:`~ai_spine._watchdog.Deadline` of the attempt this thread sends."""
 
 
 class SyncTransport(TransportBase):
@@ -60,23 +78,29 @@ class SyncTransport(TransportBase):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         if settings.session is None:
-            self._session = _new_session(settings)
+            session = _new_session(settings)
         elif isinstance(settings.session, requests.Session):
-            self._session = settings.session
+            session = settings.session
         else:
             raise ValidationError(
                 "session must be a requests.Session for AISpine, got {}".format(
                     type(settings.session).__name__
                 )
             )
+        self._sessions = _Sessions(session, settings if settings.session is None else None)
         # Sent with every request, even on our own session: requests lets REQUESTS_CA_BUNDLE
         # and HTTPS_PROXY override a session's verify and proxies, never a request's.
         self._options = _explicit_options(settings)
 
+    @property
+    def _session(self) -> requests.Session:
+        """The session calls go through (in a forked child, once one call made it anew)."""
+        return self._sessions.session
+
     def close(self) -> None:
         """Close the pooled connections, if the session is this transport's own."""
         if self._owner and self.settings.session is None:
-            self._session.close()
+            self._sessions.session.close()
 
     def send(
         self,
@@ -89,7 +113,7 @@ class SyncTransport(TransportBase):
         Args:
             operation: What to send and how to read the answer.
             timeout: ``(connect, read)`` for this call only.
-            total: Seconds for connecting and reading together, on top of ``timeout``.
+            total: Seconds for the whole call, retries included (a wait's time left).
 
         Raises:
             AISpineError: The subclass matching the failure; see :mod:`ai_spine.exceptions`.
@@ -104,57 +128,161 @@ class SyncTransport(TransportBase):
         self, operation: "Operation[Any]", timeout: Tuple[float, float], total: Optional[float]
     ) -> Answer:
         url = self.settings.base_url + operation.path
-        exchange = Exchange(self.policy, operation.method, url, timeout)
+        exchange = Exchange(self.policy, operation.method, url, timeout, total, self.log)
         headers = request_headers(self.settings.api_key, operation.token)
-        limit: Any = timeout
-        if total is not None:  # a total bounds connect and read together (a wait's deadline)
-            limit = Urllib3Timeout(connect=timeout[0], read=timeout[1], total=total)
+        session = self._sessions.get()
         delay: Optional[float]
         while True:
+            limits, budget = exchange.limits()
+            watch = _watchdog.arm(budget)
+            _current.deadline = watch
             try:
-                response = self._session.request(
+                response = session.request(
                     operation.method,
                     url,
                     params=operation.params,
                     json=operation.body,
                     headers=headers,
-                    timeout=limit,
+                    timeout=limits,
                     # Only the credentials given to the client: never ~/.netrc's.
-                    auth=self._session.auth or _no_auth,
+                    auth=session.auth or _no_auth,
                     # Never replay a request elsewhere: a redirected POST would run the flow
                     # again, or turn into a GET whose answer is mistaken for the POST's.
                     allow_redirects=False,
+                    stream=True,  # read by _read: within the size cap and the deadline
                     **self._options,
                 )
-                content = _complete(response)
+                content = self._read(response, operation.method, url, watch)
             except _TRANSPORT_ERRORS as error:
-                delay = exchange.failed(classify(error), error)
+                failure = classify(error)
+                if watch.expired or isinstance(error, _DeadlinePassed):
+                    failure = Failure(Failure.READ_TIMEOUT, "deadline", limit=budget)
+                delay = exchange.failed(failure, error)
             else:
                 delay = exchange.answered(response.status_code, response.headers)
                 if delay is None:
                     return exchange.result(response.status_code, content, response.headers)
+            finally:
+                _current.deadline = None
+                watch.disarm()
             time.sleep(delay)
 
-
-def _complete(response: requests.Response) -> bytes:
-    """The whole body; an answer cut short of its ``Content-Length`` is unreadable."""
-    content = response.content
-    # urllib3 2 raises on a short body; urllib3 1.26 (Python 3.7) would hand over the part
-    # that arrived, which could parse as a different, shorter answer.
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and "Content-Encoding" not in response.headers:
-        if len(content) < int(length):
-            raise requests.exceptions.ChunkedEncodingError(
-                "the answer ended after {} of its {} bytes".format(len(content), length)
+    def _read(
+        self, response: requests.Response, method: str, url: str, watch: _watchdog.Deadline
+    ) -> bytes:
+        """The whole body, decompressed within the size cap, before the attempt's deadline."""
+        try:
+            body = Body(
+                response.headers.get("Content-Encoding"),
+                response.headers.get("Content-Length"),
+                self.settings.max_response_bytes,
+                method,
+                url,
             )
-    return content
+            while True:
+                try:
+                    chunk = response.raw.read(_CHUNK, decode_content=False)
+                except (ProtocolError, http.client.HTTPException) as error:
+                    # An answer came (its status and headers did): its body is unreadable.
+                    raise BodyError(_root_reason(_causes(error))) from error
+                # A user's session has no watched connections: its deadline holds here,
+                # between chunks (and a cut connection may look like the end of the body).
+                if watch.passed():
+                    raise _DeadlinePassed()
+                if not chunk:
+                    return body.finish()
+                body.feed(chunk)
+        except BodyError as error:
+            raise requests.exceptions.ContentDecodingError(str(error)) from None
+        finally:
+            response.close()
+
+
+class _Sessions:
+    """The session a transport and the transports derived from it share.
+
+    In a forked child, the first call leaves the parent's pooled connections alone and opens
+    new ones: two processes reading one socket would take each other's answers. The
+    transport's own session is replaced (the old one is kept, never closed nor collected,
+    so nothing in the child touches the parent's connections or a lock a parent thread held);
+    a user's session has its adapters' pools cleared.
+    """
+
+    _inherited: List[requests.Session] = []
+
+    def __init__(self, session: requests.Session, own: Optional[Settings]) -> None:
+        self.session = session
+        self._own = own
+        self._forks = _watchdog.forks()
+
+    def get(self) -> requests.Session:
+        if self._forks != _watchdog.forks():
+            with _watchdog.fork_lock():
+                if self._forks != _watchdog.forks():
+                    self._reopen()
+                    self._forks = _watchdog.forks()
+        return self.session
+
+    def _reopen(self) -> None:
+        if self._own is not None:
+            _Sessions._inherited.append(self.session)
+            self.session = _new_session(self._own)
+        else:
+            for adapter in self.session.adapters.values():
+                adapter.close()  # the session stays usable: pools are made again on demand
+
+
+class _Watched:
+    """A urllib3 connection whose socket the sending thread's deadline may cut."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+_WATCHED_POOLS: Dict[type, type] = {}
+
+
+def _watched_pool(pool_class: Type[Any]) -> Type[Any]:
+    if issubclass(pool_class.ConnectionCls, _Watched):
+        return pool_class
+    watched = _WATCHED_POOLS.get(pool_class)
+    if watched is None:
+        connection = type(
+            "Watched" + pool_class.ConnectionCls.__name__, (_Watched, pool_class.ConnectionCls), {}
+        )
+        watched = type(
+            "Watched" + pool_class.__name__, (pool_class,), {"ConnectionCls": connection}
+        )
+        _WATCHED_POOLS[pool_class] = watched
+    return watched
+
+
+def _watch(manager: Any) -> Any:
+    manager.pool_classes_by_scheme = {
+        scheme: _watched_pool(pool) for scheme, pool in manager.pool_classes_by_scheme.items()
+    }
+    return manager
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, over connections that a deadline can cut (also through proxies)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+        _watch(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return _watch(super().proxy_manager_for(proxy, **proxy_kwargs))  # type: ignore[no-untyped-call]
 
 
 def _new_session(settings: Settings) -> requests.Session:
     session = requests.Session()
     # urllib3 retries nothing (Retry(0, read=False)): the Exchange loop is the one retrier,
     # for this session and for a user's own alike.
-    adapter = HTTPAdapter(pool_maxsize=settings.max_connections)
+    adapter = _Adapter(pool_maxsize=settings.max_connections)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.verify = settings.verify
@@ -205,6 +333,11 @@ def classify(error: BaseException) -> Failure:
         return Failure(Failure.TLS, reason)
     if any(isinstance(e, ProtocolError) for e in causes):
         return Failure(Failure.BROKEN, reason)
+    # urllib3 2 raises NameResolutionError; 1.26 a NewConnectionError from a gaierror.
+    if any(isinstance(e, socket.gaierror) for e in causes) or any(
+        type(e).__name__ == "NameResolutionError" for e in causes
+    ):
+        return Failure(Failure.NAME_RESOLUTION, reason)
     # urllib3's NewConnectionError (refused, DNS) is a ConnectTimeoutError subclass.
     if isinstance(error, requests.exceptions.ConnectTimeout) or any(
         isinstance(e, ConnectTimeoutError) and not isinstance(e, NewConnectionError) for e in causes

@@ -58,11 +58,14 @@ class AISpine(ClientBase[SyncTransport]):
             environment variable; None (the server does not require one today) sends no
             ``Authorization`` header at all.
         base_url: The server's URL. Defaults to ``AI_SPINE_BASE_URL``, then production.
-        timeout: Seconds to wait for the server: a number, or a ``(connect, read)`` pair.
-            Always on.
+        timeout: Seconds to wait for the server: a number, or a ``(connect, read)`` pair,
+            each at most a day. Always on: connecting takes at most ``connect`` seconds,
+            and each attempt ends, its whole answer read, within ``connect + read``.
         max_retries: Retries for failures that are safe to retry (see :mod:`ai_spine.retry`);
             0 turns retrying off. A flow execution is never sent twice.
-        debug: Log every request and retry to stderr (also turned on by ``AI_SPINE_LOG=debug``).
+        debug: Log this client's requests and retries (also turned on for every client by
+            ``AI_SPINE_LOG=debug``), to your logging handlers if you configured any, else
+            to stderr. Other clients are not affected. Keys and headers are never logged.
         access_token: A user access token for the operations that need one: the flow
             writes (``create_flow``, ``update_flow``, ``delete_flow``, ``list_my_flows``)
             and the account ones (``get_user_profile``, ``get_api_key_status``,
@@ -79,6 +82,9 @@ class AISpine(ClientBase[SyncTransport]):
         session: A ``requests.Session`` of your own to send through, with this client's
             retry and timeout rules. The client never closes it, and leaves its TLS and proxy
             settings alone unless ``verify``, ``cert`` or ``proxies`` are given.
+        max_response_bytes: The longest answer read, decompressed (default 32 MiB); a
+            longer one raises :class:`~ai_spine.ResponseTooLargeError` once this much has
+            been read.
 
     Raises:
         ValidationError: If an argument is invalid.

@@ -17,6 +17,16 @@ DEFAULT_MAX_CONNECTIONS = 100
 concurrent calls of one ``AsyncAISpine``) up to this many never wait for or discard one."""
 ASYNC_EXTRA = "ai-spine-sdk[async]"
 """What to install for :class:`~ai_spine.AsyncAISpine` (it brings aiohttp)."""
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""The largest answer (decompressed) a client reads: 32 MiB. A longer one is cut off there
+with :class:`~ai_spine.ResponseTooLargeError`, so a hostile answer costs at most this much."""
+MAX_TIMEOUT = 86400.0
+"""The longest timeout accepted anywhere (a day): a longer one could not be honoured."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""The compressions both clients ask for and decode themselves, within the size cap."""
+MAX_JSON_INT_DIGITS = 4300
+"""Longer integers in an answer are refused: CPython converts them in quadratic time (and
+3.11 and later refuse them at this length anyway)."""
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 """Environment variables naming a CA bundle, honoured by both clients as requests does."""
 

@@ -12,7 +12,9 @@ The hierarchy (all importable from ``ai_spine``)::
     ├── ConflictError               409: the resource already exists
     ├── RateLimitError              429 after retries (``.retry_after`` in seconds)
     ├── ServerError                 5xx after retries, or any status the SDK did not expect
-    ├── NetworkError                no connection: DNS, refused, reset, TLS, connect timeout
+    ├── NetworkError                no connection (DNS, refused, TLS, connect timeout), or
+    │                               one that broke or sent an unreadable answer (``.kind``)
+    ├── ResponseTooLargeError       the answer exceeded ``max_response_bytes`` (``.limit``)
     ├── TimeoutError                no answer in time (also the built-in TimeoutError):
     │                               a read timeout, or wait_for_execution's deadline
     ├── ExecutionError              the execution itself failed or was cancelled
@@ -48,6 +50,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "NetworkError",
+    "ResponseTooLargeError",
     "TimeoutError",
     "ExecutionError",
     "BatchError",
@@ -172,8 +175,35 @@ class ServerError(AISpineError):
 
 
 class NetworkError(AISpineError):
-    """No usable connection to the server: DNS failure, refused or reset connection, TLS
-    failure, or a connect timeout. Retries were already made where they were safe."""
+    """No usable connection to the server, or no readable answer over it. Retries were
+    already made where they were safe.
+
+    Attributes:
+        kind: Where it broke: ``"name-resolution"`` (DNS), ``"connect"`` (refused,
+            unreachable), ``"connect-timeout"``, ``"tls"`` (certificate, protocol): nothing
+            was sent; ``"broken"`` (the connection broke after sending) or ``"unreadable"``
+            (an answer came but could not be read): the request may have been carried out.
+            None when unknown.
+    """
+
+    def __init__(self, message: str, *, kind: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.kind = kind
+
+
+class ResponseTooLargeError(AISpineError):
+    """The answer was longer (decompressed) than the client's ``max_response_bytes``.
+
+    Reading stopped at the limit, so the answer cost at most that much memory. The request
+    was carried out; only its answer was refused. Not retried: it would be as long again.
+
+    Attributes:
+        limit: The client's ``max_response_bytes``.
+    """
+
+    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
 
 
 class TimeoutError(AISpineError, builtins.TimeoutError):

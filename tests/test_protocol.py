@@ -60,6 +60,7 @@ def test_headers_identify_the_sdk_and_speak_json_without_a_credential() -> None:
     assert headers == {
         "User-Agent": USER_AGENT,
         "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
         "Content-Type": "application/json",
     }
     assert USER_AGENT == "ai-spine-sdk-python/{} python/{}.{}.{}".format(
@@ -364,7 +365,7 @@ def test_network_error_messages_say_what_broke_and_what_to_do() -> None:
     )
     assert message(Failure.TLS, "CERTIFICATE_VERIFY_FAILED") == (
         "Could not connect to {} (GET {}): TLS failed (CERTIFICATE_VERIFY_FAILED). Check "
-        "base_url and the network.".format(origin, URL)
+        "base_url, and verify= if the server uses a private CA.".format(origin, URL)
     )
     assert message(Failure.READ_TIMEOUT, "timed out") == (
         "No answer from GET {} within 9 s. Raise timeout= if the server is slow.".format(URL)
