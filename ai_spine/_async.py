@@ -15,7 +15,6 @@ import asyncio
 import os
 import socket
 import ssl
-import time
 import urllib.request
 import weakref
 from typing import Any, Dict, List, Optional, Tuple, TypeVar

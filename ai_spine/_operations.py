@@ -161,7 +161,7 @@ def execute_flow(
 def get_execution(execution_id: str) -> "Operation[Execution]":
     """``GET /api/v1/executions/{id}``."""
     path = build_path(EXECUTION_PATH, execution_id=validate_execution_id(execution_id))
-    return Operation("GET", path, expect_dict)
+    return Operation("GET", path, expect_execution)
 
 
 def cancel_execution(execution_id: str) -> "Operation[Dict[str, Any]]":
@@ -549,6 +549,18 @@ def expect_dict(answer: Answer) -> Any:
     return answer.body
 
 
+def expect_execution(answer: Answer) -> Any:
+    """The answer's body, which must be an execution: a JSON object with a text ``status``.
+
+    Raises:
+        ServerError: If it is not (a wait could not tell whether it has finished).
+    """
+    execution = expect_dict(answer)
+    if not isinstance(execution.get("status"), str):
+        raise unexpected(answer, "an execution with a text 'status'")
+    return execution
+
+
 def _list_of(key: str) -> Callable[[Answer], Any]:
     def unwrap(answer: Answer) -> List[Any]:
         items = expect_dict(answer).get(key)
@@ -559,11 +571,19 @@ def _list_of(key: str) -> Callable[[Answer], Any]:
     return unwrap
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        validate_execution_id(text)
+    except ValidationError:
+        return False
+    return True
+
+
 def _check_started(answer: Answer, flow_id: str) -> Any:
     started = expect_dict(answer)
     execution_id = started.get("execution_id")
-    if not isinstance(execution_id, str) or not execution_id:
-        raise unexpected(answer, "an execution_id")
+    if not isinstance(execution_id, str) or not _is_uuid(execution_id):
+        raise unexpected(answer, "a UUID execution_id")
     # The server reports a refused start as 200 + "failed" + the nil UUID.
     if execution_id != NIL_UUID and started.get("status") != STATUS_FAILED:
         return started

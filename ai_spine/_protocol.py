@@ -446,13 +446,13 @@ Connection refused. Check base_url and the network.', status_code=None)
             "retried so that it cannot run twice."
         )
     if failure.kind == Failure.READ_TIMEOUT:
-        if failure.limit is not None:
-            text = "No complete answer from {} {} within {:g} s.{} Raise timeout= if the server is slow."
-            limit = failure.limit
-        else:
-            text = "No answer from {} {} within {:g} s.{} Raise timeout= if the server is slow."
-            limit = timeout[1]
-        return TimeoutError(text.format(method, url, limit, note), timeout=limit, **context)
+        # limit: the whole attempt's time ran out (the answer trickled); else one read's.
+        limit = timeout[1] if failure.limit is None else failure.limit
+        text = "No {}answer from {} {} within {:g} s.{} Raise timeout= if the server is slow."
+        complete = "" if failure.limit is None else "complete "
+        return TimeoutError(
+            text.format(complete, method, url, limit, note), timeout=limit, **context
+        )
     if failure.kind == Failure.UNREADABLE:
         text = "The answer to {} {} could not be read: {}.{}"
         return NetworkError(

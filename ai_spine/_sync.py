@@ -275,7 +275,8 @@ class _Adapter(HTTPAdapter):
         _watch(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        return _watch(super().proxy_manager_for(proxy, **proxy_kwargs))  # type: ignore[no-untyped-call]
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)  # type: ignore[no-untyped-call]
+        return _watch(manager)
 
 
 def _new_session(settings: Settings) -> requests.Session:

@@ -7,14 +7,18 @@ report progress, then return or raise (:meth:`Step.outcome`), or sleep and poll 
 caller passes the clock's reading in, so tests run the whole schedule without sleeping.
 
 The schedule: poll at once, then after 0.25 s, doubling up to ``interval``; never sleep past
-the deadline; ride out transient failures (network, timeouts, 5xx, 429) until the deadline.
+the deadline; ride out what may pass (refused or reset connections, timeouts, 5xx, 429)
+until the deadline, with a warning at the first such failure; fail at once on what will not
+(a host name that does not resolve, TLS, a 4xx, an answer that is not an execution).
 """
 
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from . import _operations
+from ._logging import Log
 from ._operations import Operation
-from .constants import FIRST_POLL_DELAY, STATUS_COMPLETED, TERMINAL_STATUSES
+from ._protocol import Failure
+from .constants import FIRST_POLL_DELAY, MAX_TIMEOUT, STATUS_COMPLETED, TERMINAL_STATUSES
 from .exceptions import (
     AISpineError,
     ExecutionError,
@@ -27,10 +31,12 @@ from .exceptions import (
 from .models import Execution
 from .utils import validate_execution_id
 
-__all__ = ["Poll", "Step", "Wait", "check_wait_arguments"]
+__all__ = ["Poll", "Step", "Wait", "check_wait_arguments", "time_left"]
 
 _MIN_POLL_TIMEOUT = 0.05  # a poll given less than this cannot even connect
 _TRANSIENT = (NetworkError, TimeoutError, RateLimitError, ServerError)
+# Network failures that mean a wrong base_url or certificate: polling again cannot help.
+_MISCONFIGURED = (Failure.NAME_RESOLUTION, Failure.TLS)
 
 
 class Poll(NamedTuple):
@@ -81,6 +87,7 @@ class Wait:
         on_progress: The caller's callback, checked here and called by the driver.
         http_timeout: The client's ``(connect, read)`` timeout; polls use at most this.
         now: The clock's reading (``time.monotonic()``) at the start.
+        log: The client's log, for the warning at the first failed poll.
 
     Raises:
         ValidationError: If an argument is invalid.
@@ -104,6 +111,7 @@ class Wait:
         on_progress: Optional[Callable[[Execution], Any]],
         http_timeout: Tuple[float, float],
         now: float,
+        log: Optional[Log] = None,
     ) -> None:
         self.execution_id = validate_execution_id(execution_id)
         check_wait_arguments(timeout, interval, on_progress)
@@ -115,6 +123,8 @@ class Wait:
         self.pause = min(FIRST_POLL_DELAY, interval)
         self.last: Optional[Execution] = None
         self.last_error: Optional[AISpineError] = None
+        self.log = log or Log(verbose=False)
+        self.warned = False
 
     def poll(self, now: float) -> Poll:
         """The next request, with every limit capped by the time left."""
@@ -152,12 +162,23 @@ class Wait:
 
         Raises:
             AISpineError: ``error`` itself, when asking again cannot help (a 4xx, a bad
-                answer, an unknown execution).
+                answer, an unknown execution, a host name that does not resolve, TLS).
         """
-        if not isinstance(error, _TRANSIENT) or (
-            isinstance(error, ServerError) and (error.status_code or 500) < 500
+        if (
+            not isinstance(error, _TRANSIENT)
+            or (isinstance(error, ServerError) and (error.status_code or 500) < 500)
+            or (isinstance(error, NetworkError) and error.kind in _MISCONFIGURED)
         ):
             raise error
+        if not self.warned:
+            self.warned = True
+            self.log.warning(
+                "Polling execution %s failed (%s); polling on until the deadline, %.0f s "
+                "from now",
+                self.execution_id,
+                error,
+                max(0.0, self.deadline - now),
+            )
         wait = self.pause
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, error.retry_after)
@@ -188,6 +209,16 @@ class Wait:
         return error
 
 
+def time_left(start: float, timeout: float, now: float) -> float:
+    """What is left of ``timeout`` seconds started at ``start`` (at least a usable moment).
+
+    Example:
+        >>> time_left(100.0, 30.0, 110.0)
+        20.0
+    """
+    return _at_least_min(timeout - (now - start))
+
+
 def _at_least_min(seconds: float) -> float:
     return max(_MIN_POLL_TIMEOUT, seconds)
 
@@ -206,7 +237,13 @@ def check_wait_arguments(timeout: Any, interval: Any, on_progress: Any) -> None:
 
 
 def _require_positive(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= MAX_TIMEOUT
+    ):
         raise ValidationError(
-            "{} must be a positive number of seconds, got {!r}".format(name, value)
+            "{} must be a positive number of seconds, at most {:g} (a day), got {!r}".format(
+                name, MAX_TIMEOUT, value
+            )
         )

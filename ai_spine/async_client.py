@@ -24,7 +24,7 @@ from ._batch import (
     run_batch_async,
 )
 from ._async import AsyncTransport
-from ._wait import Wait, check_wait_arguments
+from ._wait import Wait, check_wait_arguments, time_left
 from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from .exceptions import AISpineError
 from .models import (
@@ -221,7 +221,15 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             >>> done = await client.wait_for_execution(started["execution_id"], timeout=60,
             ...                                  on_progress=lambda e: print(e["status"]))
         """
-        wait = Wait(execution_id, timeout, interval, on_progress, self.timeout, time.monotonic())
+        wait = Wait(
+            execution_id,
+            timeout,
+            interval,
+            on_progress,
+            self.timeout,
+            time.monotonic(),
+            self._transport.log,
+        )
         while True:
             try:
                 execution = await self._poller.send(*wait.poll(time.monotonic()))
@@ -256,7 +264,8 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             flow_id: The flow to run.
             input_data: The flow's input, a JSON-serialisable dict.
             metadata: Optional JSON-serialisable dict stored with the request.
-            timeout: Seconds to wait for the execution to finish.
+            timeout: Seconds for the whole call: starting the execution (its retries
+                included) and waiting for it to finish. At most a day.
             interval: The longest pause between two polls, in seconds.
             priority: Optional priority from 0 to 10.
             user_id: Optional id of the user the execution is for.
@@ -277,11 +286,14 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             >>> done["output_data"]
         """
         check_wait_arguments(timeout, interval, on_progress)
-        started = await self.execute_flow(
-            flow_id, input_data, metadata, priority=priority, user_id=user_id
+        start = time.monotonic()
+        # The POST's retries (a Retry-After included) fit in the timeout too.
+        started = await self._transport.send(
+            ops.execute_flow(flow_id, input_data, metadata, priority, user_id), total=timeout
         )
+        left = time_left(start, timeout, time.monotonic())
         return await self.wait_for_execution(
-            started["execution_id"], timeout, interval, on_progress=on_progress
+            started["execution_id"], left, interval, on_progress=on_progress
         )
 
     async def execute_batch(

@@ -21,7 +21,7 @@ from ._batch import (
     run_batch,
 )
 from ._sync import SyncTransport
-from ._wait import Wait, check_wait_arguments
+from ._wait import Wait, check_wait_arguments, time_left
 from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from .exceptions import AISpineError
 from .models import (
@@ -215,7 +215,15 @@ class AISpine(ClientBase[SyncTransport]):
             >>> done = client.wait_for_execution(started["execution_id"], timeout=60,
             ...                                  on_progress=lambda e: print(e["status"]))
         """
-        wait = Wait(execution_id, timeout, interval, on_progress, self.timeout, time.monotonic())
+        wait = Wait(
+            execution_id,
+            timeout,
+            interval,
+            on_progress,
+            self.timeout,
+            time.monotonic(),
+            self._transport.log,
+        )
         while True:
             try:
                 execution = self._poller.send(*wait.poll(time.monotonic()))
@@ -248,7 +256,8 @@ class AISpine(ClientBase[SyncTransport]):
             flow_id: The flow to run.
             input_data: The flow's input, a JSON-serialisable dict.
             metadata: Optional JSON-serialisable dict stored with the request.
-            timeout: Seconds to wait for the execution to finish.
+            timeout: Seconds for the whole call: starting the execution (its retries
+                included) and waiting for it to finish. At most a day.
             interval: The longest pause between two polls, in seconds.
             priority: Optional priority from 0 to 10.
             user_id: Optional id of the user the execution is for.
@@ -269,11 +278,14 @@ class AISpine(ClientBase[SyncTransport]):
             >>> done["output_data"]
         """
         check_wait_arguments(timeout, interval, on_progress)
-        started = self.execute_flow(
-            flow_id, input_data, metadata, priority=priority, user_id=user_id
+        start = time.monotonic()
+        # The POST's retries (a Retry-After included) fit in the timeout too.
+        started = self._transport.send(
+            ops.execute_flow(flow_id, input_data, metadata, priority, user_id), total=timeout
         )
+        left = time_left(start, timeout, time.monotonic())
         return self.wait_for_execution(
-            started["execution_id"], timeout, interval, on_progress=on_progress
+            started["execution_id"], left, interval, on_progress=on_progress
         )
 
     def execute_batch(

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Collection, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
-from .constants import DOT_SEGMENTS, RESOURCE_ID_MAX_BYTES
+from .constants import DOT_SEGMENTS, MAX_JSON_INT_DIGITS, MAX_TIMEOUT, RESOURCE_ID_MAX_BYTES
 
 _SECRET = re.compile(r"[\x21-\x7e]+")
 
@@ -192,7 +192,10 @@ def validate_url(value: Any, name: str, base: bool = False) -> str:
 def _url_problem(url: str, base: bool) -> str:
     if any(c.isspace() or ord(c) < 32 for c in url):
         return " without spaces"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": an unclosed IPv6 bracket
+        return " with a valid host"
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return " with a host"
     try:
@@ -298,12 +301,20 @@ def decode_body(content: bytes, content_type: Optional[str]) -> Any:
         charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or charset
     try:
         text = content.decode(charset, errors="replace")
-    except (LookupError, UnicodeError):  # an unknown charset, or one such as idna
+    except (LookupError, UnicodeError, ValueError):  # unknown, idna-like, or a NUL in the name
         text = content.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_parse_int)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to be a real answer
         return text
+
+
+def _parse_int(digits: str) -> int:
+    # The same limit on every Python: CPython before 3.11 would spend quadratic time on a
+    # hostile 10-million-digit number; 3.11 and later refuse those above 4300 digits.
+    if len(digits) > MAX_JSON_INT_DIGITS:
+        raise ValueError("an integer of {} digits".format(len(digits)))
+    return int(digits)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -402,16 +413,13 @@ def normalize_timeout(value: Any) -> Tuple[float, float]:
     parts = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(parts) != 2 or not all(_is_positive_number(p) for p in parts):
         raise _invalid(
-            "timeout must be a positive number of seconds or a (connect, read) pair of them, "
-            "got {}".format(_describe(value))
+            "timeout must be a positive number of seconds (at most {:g}, a day) or a "
+            "(connect, read) pair of them, got {}".format(MAX_TIMEOUT, _describe(value))
         )
     return float(parts[0]), float(parts[1])
 
 
 def _is_positive_number(value: Any) -> bool:
     return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and value > 0
-        and value != float("inf")
+        isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT
     )

@@ -1,7 +1,6 @@
 """The AISpine client: every method's request, return value, validation and edge cases."""
 
 import json
-import logging
 import types
 from typing import Any, Callable, Dict, List
 
