@@ -335,4 +335,7 @@ def classify(error: BaseException) -> Failure:
         return Failure(Failure.READ_TIMEOUT, reason)
     if isinstance(error, aiohttp.ClientPayloadError):
         return Failure(Failure.UNREADABLE, reason)
+    if isinstance(error, aiohttp.ClientResponseError) and error.message:
+        # aiohttp's parser refusing a malformed answer: "400, message=..." names no status.
+        return Failure(Failure.BROKEN, "malformed answer: {}".format(error.message))
     return Failure(Failure.BROKEN, reason)

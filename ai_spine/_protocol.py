@@ -37,6 +37,8 @@ __all__ = [
 
 _QUIET = Log(verbose=False)
 _MIN_ATTEMPT = 0.05  # an attempt given less than this cannot even connect
+_MAX_REASON = 200
+_DECOMPRESS_STEP = 65536
 
 USER_AGENT = "ai-spine-sdk-python/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 
@@ -120,7 +122,9 @@ class Failure:
 
     def __init__(self, kind: str, reason: str, limit: Optional[float] = None) -> None:
         self.kind = kind
-        self.reason = reason
+        # One short line, whatever a malformed answer put in the library's message.
+        text = " ".join(reason.split())
+        self.reason = text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
         self.limit = limit
         """For a timeout that cut a whole attempt (not one socket read): its seconds."""
 
@@ -345,7 +349,9 @@ class Body:
             return
         try:
             while data:
-                self._add(self._decoder.decompress(data, self._limit - self._size + 1))
+                # In steps of at most 64 KiB: zlib grows its output buffer as it goes.
+                room = min(_DECOMPRESS_STEP, self._limit - self._size + 1)
+                self._add(self._decoder.decompress(data, room))
                 data = self._decoder.unconsumed_tail
         except zlib.error as error:
             raise BodyError("the compressed answer is corrupt ({})".format(error)) from None

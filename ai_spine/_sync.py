@@ -6,9 +6,10 @@ It owns (or borrows) one pooled ``requests.Session``, sends, reads the answer as
 and what the caller sees are decided by :class:`~ai_spine._protocol.Exchange`, the same code
 the async transport runs.
 
-Each attempt has a deadline (:mod:`ai_spine._watchdog`): the connections of the session this
-transport builds are watched, so a server that trickles its answer byte by byte is cut off
-when the deadline passes, not only when one read stalls. In a process forked from the one
+Each attempt has a deadline (:mod:`ai_spine._watchdog`): the connections of the session are
+watched (those a user's session opens through a proxy are not: for them the deadline is
+checked between chunks of the body), so a server that trickles its answer byte by byte is
+cut off when the deadline passes, not only when one read stalls. In a process forked from the one
 that opened the connections, the session drops them and opens its own.
 """
 
@@ -24,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
+from urllib3.poolmanager import PoolManager
 
 from . import _watchdog
 from ._base import Settings, TransportBase
@@ -81,6 +83,11 @@ class SyncTransport(TransportBase):
             session = _new_session(settings)
         elif isinstance(settings.session, requests.Session):
             session = settings.session
+            # Its connections from now on can be cut by our calls' deadlines (only ours: the
+            # watch is inert outside them). Its settings and adapters stay as they are.
+            for adapter in session.adapters.values():
+                if isinstance(getattr(adapter, "poolmanager", None), PoolManager):
+                    _watch(adapter.poolmanager)
         else:
             raise ValidationError(
                 "session must be a requests.Session for AISpine, got {}".format(
