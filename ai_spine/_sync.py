@@ -86,8 +86,9 @@ class SyncTransport(TransportBase):
             # Its connections from now on can be cut by our calls' deadlines (only ours: the
             # watch is inert outside them). Its settings and adapters stay as they are.
             for adapter in session.adapters.values():
-                if isinstance(getattr(adapter, "poolmanager", None), PoolManager):
-                    _watch(adapter.poolmanager)
+                manager = getattr(adapter, "poolmanager", None)
+                if isinstance(manager, PoolManager):
+                    _watch(manager)
         else:
             raise ValidationError(
                 "session must be a requests.Session for AISpine, got {}".format(
