@@ -186,7 +186,7 @@ def test_wait_for_execution(demo_server: LocalAISpine, http: requests.Session) -
 
 
 STDLIB = {
-    "__future__", "copy", "dataclasses", "datetime", "fnmatch", "hashlib", "http",
+    "__future__", "collections", "copy", "dataclasses", "datetime", "fnmatch", "hashlib", "http",
     "ipaddress", "json", "logging", "re", "secrets", "socket", "socketserver", "threading",
     "time", "types", "typing", "urllib", "uuid",
 }  # fmt: skip
