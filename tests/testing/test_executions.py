@@ -326,7 +326,9 @@ def test_execute_validation_is_fastapi_422(
 
 def test_execute_malformed_json(server: LocalAISpine, http: requests.Session) -> None:
     answer = http.post(
-        server.url + "/api/v1/flows/execute", data=b'{"flow_id": "echo_flow", "input_data": {'
+        server.url + "/api/v1/flows/execute",
+        data=b'{"flow_id": "echo_flow", "input_data": {',
+        headers={"Content-Type": "application/json"},
     )
     assert answer.status_code == 422
     assert answer.json() == {

@@ -246,7 +246,9 @@ def test_update_errors(seeded: LocalAISpine, http: requests.Session) -> None:
     bad_graph = http.put(url, json=flow_body(entry_point="zz"), headers=ALICE)
     assert bad_graph.status_code == 400
 
-    malformed = http.put(url, data=b"{", headers=ALICE)
+    malformed = http.put(
+        url, data=b"{", headers=dict(ALICE, **{"Content-Type": "application/json"})
+    )
     assert malformed.status_code == 422
 
 
