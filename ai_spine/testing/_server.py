@@ -48,14 +48,20 @@ class LocalAISpine:
         host: Loopback address to bind.
         port: Port to bind; 0 (the default) picks a free one.
         api_key: When set, every route but ``/health`` and ``/`` requires
-            ``Authorization: Bearer <api_key>``, like ``API_KEY_REQUIRED=true``. The key
-            also serves as the user token of the ``master`` user on the flow routes.
+            ``Authorization: Bearer <api_key>``, like ``API_KEY_REQUIRED=true``. Like the
+            real server, it is not a user token: flow writes and the account routes answer
+            it ``401 "Authentication failed"``.
         with_demo_agents: Start a :class:`DemoAgents` server alongside, and register its
             agents and the demo flow ``DEMO_FLOW_ID`` as system entries at start.
         agent_timeout: Seconds an agent call may take before its node fails (with an
             empty error message, as on the real server).
         user_tokens: Map of user token to user id. None (the default) accepts any
-            non-empty bearer token as a user token and derives the user id from it.
+            non-empty bearer token as a user token and derives the user id from it
+            (API keys excepted); the real server accepts only its identity provider's
+            tokens.
+        api_key_as_user_token: A departure from the real server, off by default: accept
+            ``api_key`` also as the user token of the ``master`` user, so a client holding
+            only the API key can create, update and delete flows.
         allow_remote_agents: Let executions call agents that are not on loopback.
         demo_agent_delay: Default answering delay of the demo agents, in seconds.
         request_log_size: How many requests :attr:`requests` keeps (1000 by default);
@@ -84,6 +90,7 @@ class LocalAISpine:
         with_demo_agents: bool = False,
         agent_timeout: float = 30.0,
         user_tokens: Optional[Mapping[str, str]] = None,
+        api_key_as_user_token: bool = False,
         allow_remote_agents: bool = False,
         demo_agent_delay: float = 0.0,
         request_log_size: int = REQUEST_LOG_SIZE,
@@ -96,7 +103,7 @@ class LocalAISpine:
         self._allow_remote_agents = allow_remote_agents
         self._demo_agent_delay = demo_agent_delay
         self._store = Store()
-        self._auth = Auth(api_key, user_tokens, self._store)
+        self._auth = Auth(api_key, user_tokens, self._store, api_key_as_user_token)
         self._faults = FaultInjector()
         self._log = RequestLog(request_log_size, request_log_body_bytes)
         self._api = Api(self._store, self._auth, self._submit)
@@ -278,7 +285,8 @@ class LocalAISpine:
         Args:
             flow: A flow definition; defaults (version, exit points...) are filled in.
             owner: The owning user id (as the flow routes derive it from a token), or
-                None for a system flow that the API refuses to update or delete.
+                None for a system flow: any signed-in user may update it, no one may delete it
+                through the API (as on the real server).
 
         Returns:
             The stored flow definition.
