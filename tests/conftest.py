@@ -16,6 +16,10 @@ import responses
 
 from ai_spine import AISpine, AsyncAISpine
 
+# The SDK's own pytest plugin. An installed wheel registers it through its pytest11 entry
+# point (of the same name, so it is not registered twice); the editable checkout may not.
+pytest_plugins = ["ai_spine.testing.pytest_plugin", "pytester"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "https://api.example.test"
 
