@@ -188,9 +188,9 @@ def test_wait_for_execution(demo_server: LocalAISpine, http: requests.Session) -
 
 
 STDLIB = {
-    "__future__", "asyncio", "collections", "copy", "dataclasses", "datetime", "fnmatch", "hashlib", "http",
-    "ipaddress", "json", "logging", "os", "re", "secrets", "socket", "socketserver", "threading",
-    "time", "types", "typing", "urllib", "uuid",
+    "__future__", "asyncio", "collections", "copy", "dataclasses", "datetime", "fnmatch",
+    "hashlib", "http", "ipaddress", "json", "logging", "os", "re", "secrets", "socket",
+    "socketserver", "threading", "time", "types", "typing", "urllib", "uuid",
 }  # fmt: skip
 
 
