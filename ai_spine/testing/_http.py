@@ -18,8 +18,9 @@ refuses:
   DNS rebinding, where a page's own host name comes to resolve to 127.0.0.1;
 - an ``Origin`` header other than the server's own origin (``http://`` and an accepted
   ``Host``): browsers send one on every cross-site POST;
-- a request body sent with any ``Content-Type`` but ``application/json``, so the
-  ``text/plain`` form that a page can post without a CORS preflight is refused.
+- a request body sent without ``Content-Type: application/json`` (or another
+  ``application/*+json``), so the ``text/plain`` and type-less bodies that a page can post
+  without a CORS preflight are refused.
 
 The first two answer ``403``, the last ``415``, all as ``{"detail": "<text>"}``. Refused
 requests never reach ``app`` (they are not in the request log). When the client sent
@@ -209,8 +210,24 @@ def served_hosts(address: str, port: int) -> Set[str]:
     return hosts
 
 
-def _media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
+def is_json_media_type(content_type: str) -> bool:
+    """Tell whether a ``Content-Type`` is JSON the way FastAPI reads it.
+
+    Args:
+        content_type: The header's value.
+
+    Returns:
+        True for ``application/json`` and ``application/<anything>+json``, parameters such
+        as ``charset`` allowed.
+
+    Example:
+        >>> is_json_media_type("application/json; charset=utf-8"), is_json_media_type("text/plain")
+        (True, False)
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == JSON_CONTENT_TYPE or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def has_body(headers: Dict[str, str]) -> bool:
@@ -274,7 +291,7 @@ def refuse_foreign(headers: Dict[str, str], hosts: Collection[str]) -> Optional[
                 "pages are refused" % (origin,)
             },
         )
-    if has_body(headers) and _media_type(headers.get("content-type", "")) != JSON_CONTENT_TYPE:
+    if has_body(headers) and not is_json_media_type(headers.get("content-type", "")):
         return json_response(
             415,
             {
