@@ -24,15 +24,12 @@ import responses
 from ai_spine import AISpine, AISpineError
 from ai_spine.testing import DemoAgents, LocalAISpine
 
+from .test_transcripts import UUID, VOLATILE
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "responses.json"
 RECORDED: Dict[str, Dict[str, Any]] = json.loads(FIXTURE.read_text("utf-8"))
 PLACEHOLDER = "{AGENT_BASE_URL}"
 MOCK_URL = "http://recorded.invalid"
-VOLATILE = {
-    "timestamp", "created_at", "updated_at", "completed_at", "execution_time_ms",
-    "average_execution_time", "total_execution_time", "last_execution",
-}  # fmt: skip
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 EXACT, SHAPE = "exact", "shape"
 
 
@@ -129,6 +126,12 @@ def _all_finished(run: Run) -> Any:
 
 
 BAD_TOKEN = "invalid.token.value"
+
+
+def _bad_token(method: str) -> Callable[[Run], Any]:
+    return lambda run: getattr(run.client, method)(access_token=BAD_TOKEN)
+
+
 SCENARIO = [
     Step("health", SHAPE, lambda run: run.client.health_check()),
     Step("status_fresh", EXACT, lambda run: run.client.get_status()),
@@ -173,26 +176,10 @@ SCENARIO = [
     # Counts included: the real server never fills running_ or cancelled_executions.
     Step("metrics_after_runs", EXACT, _all_finished),
     Step("status_after_runs", EXACT, lambda run: run.client.get_status()),
-    Step(
-        "user_account_profile_bad_token",
-        EXACT,
-        lambda run: run.client.get_user_profile(access_token=BAD_TOKEN),
-    ),
-    Step(
-        "user_account_key_status_bad_token",
-        EXACT,
-        lambda run: run.client.get_api_key_status(access_token=BAD_TOKEN),
-    ),
-    Step(
-        "user_account_key_generate_bad_token",
-        EXACT,
-        lambda run: run.client.generate_api_key(access_token=BAD_TOKEN),
-    ),
-    Step(
-        "user_account_key_revoke_bad_token",
-        EXACT,
-        lambda run: run.client.revoke_api_key(access_token=BAD_TOKEN),
-    ),
+    Step("user_account_profile_bad_token", EXACT, _bad_token("get_user_profile")),
+    Step("user_account_key_status_bad_token", EXACT, _bad_token("get_api_key_status")),
+    Step("user_account_key_generate_bad_token", EXACT, _bad_token("generate_api_key")),
+    Step("user_account_key_revoke_bad_token", EXACT, _bad_token("revoke_api_key")),
 ]
 CHECKED = [step.name for step in SCENARIO]
 
