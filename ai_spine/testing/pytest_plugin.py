@@ -27,7 +27,9 @@ name                        scope     what it gives
                                       (and the token above), closed after the test
 ``ai_spine_async_client``   function  an :class:`~ai_spine.AsyncAISpine` likewise (skips
                                       without aiohttp); use it on ``ai_spine_run``'s loop or
-                                      your own
+                                      an asyncio plugin's; inside ``asyncio.run()`` close it
+                                      there (``async with ai_spine_async_client:``), since
+                                      that loop is gone when the fixture ends
 ``ai_spine_run``            function  ``ai_spine_run(coroutine)`` runs it on the test's event
                                       loop and returns its result
 =========================== ========= =========================================================

@@ -99,9 +99,23 @@ def test_server_options_fixture_and_async_client(suite: pytest.Pytester) -> None
 
         def test_async_unused(ai_spine_async_client):
             pass
+
+        def test_async_in_asyncio_run(ai_spine_async_client):
+            import asyncio
+
+            async def main():
+                async with ai_spine_async_client as client:  # closed on asyncio.run's loop
+                    return await client.health_check()
+
+            assert asyncio.run(main())["status"] == "healthy"
+
+        def test_collect_garbage():
+            import gc
+
+            gc.collect()  # an unclosed transport would warn (an error here) now
         """
     )
-    suite.runpytest(*PLUGIN).assert_outcomes(passed=2)
+    suite.runpytest(*PLUGIN).assert_outcomes(passed=4)
 
 
 TESTS_FOR_A_REAL_SERVER = """
