@@ -137,3 +137,9 @@ def test_a_suite_using_only_the_plugin_runs_from_the_installed_wheel(tmp_path: P
     with_aiohttp = any(d.metadata["Name"].lower() == "aiohttp" for d in _requirements(NEEDED))
     expected = "6 passed" if with_aiohttp else "5 passed, 1 skipped"
     assert summary.startswith(expected + " in "), output
+
+    # 5. A suite that also lists the plugin in pytest_plugins (as this repository's own
+    # tests/conftest.py does) does not register it twice.
+    (suite / "conftest.py").write_text('pytest_plugins = ["ai_spine.testing.pytest_plugin"]\n')
+    output = _run([str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q"], suite, env)
+    assert output.strip().splitlines()[-1].startswith(expected + " in "), output
