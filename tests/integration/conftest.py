@@ -2,7 +2,7 @@
 
 By default the deployment is the session's :class:`~ai_spine.testing.LocalAISpine` (the
 ``ai_spine_session_server`` fixture of the SDK's pytest plugin). Set ``AI_SPINE_BASE_URL``
-(``setup.cfg`` names it as the plugin's ``ai_spine_url_env``), and optionally
+(``tests/conftest.py`` hands it to the plugin as ``--ai-spine-url``), and optionally
 ``AI_SPINE_API_KEY`` and ``AI_SPINE_ACCESS_TOKEN``, to run the same tests against another
 deployment; it must be able to reach the demo agents this suite starts on 127.0.0.1 (e.g. a
 backend running on this machine). Without an access token the suite seeds its flows through
