@@ -81,7 +81,13 @@ setup(
             'aiohttp>=3.10.11,<4; python_version >= "3.8"',
         ]
     },
-    entry_points={"console_scripts": ["ai-spine = ai_spine.cli:main"]},
+    entry_points={
+        "console_scripts": ["ai-spine = ai_spine.cli:main"],
+        # The fixtures of ai_spine.testing; inert until a test uses them. The entry point is
+        # named after the module so that a suite also listing it in pytest_plugins (as this
+        # repository's tests do) does not register it twice.
+        "pytest11": ["ai_spine.testing.pytest_plugin = ai_spine.testing.pytest_plugin"],
+    },
     keywords=["ai-spine", "sdk", "agents", "flows", "api-client"],
     classifiers=[
         "Development Status :: 5 - Production/Stable",

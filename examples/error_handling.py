@@ -22,7 +22,8 @@ def main() -> None:
         except ValidationError as error:
             print("ValidationError:", error)
 
-        # The server answers 200 "failed" for an unknown flow; the SDK makes it a 404.
+        # For an unknown flow the server answers 200 with status "failed", not a 404; the
+        # SDK raises NotFoundError for it (its status_code is that 200).
         try:
             client.execute_flow("no_such_flow", {})
         except NotFoundError as error:

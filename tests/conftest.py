@@ -6,6 +6,7 @@ import copy
 import functools
 import inspect
 import json
+import os
 import threading
 import types
 from pathlib import Path
@@ -15,6 +16,20 @@ import pytest
 import responses
 
 from ai_spine import AISpine, AsyncAISpine
+
+# The SDK's own pytest plugin. An installed wheel registers it through its pytest11 entry
+# point (of the same name, so it is not registered twice); the editable checkout may not.
+pytest_plugins = ["ai_spine.testing.pytest_plugin", "pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the plugin's fixtures (and so tests/integration) at $AI_SPINE_BASE_URL when it is
+    set and --ai-spine-url is not given. Not an ini option: pytest refuses unknown ini keys
+    when the plugin is not registered (a run outside tests/ without the installed wheel)."""
+    url = os.environ.get("AI_SPINE_BASE_URL")
+    if url and not config.getoption("ai_spine_url", None):
+        config.option.ai_spine_url = url
+
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "https://api.example.test"

@@ -18,12 +18,12 @@ agent: ``sleep`` (seconds to wait before answering; otherwise the constructor's
 
 from __future__ import annotations
 
-import json
 import re
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 from ._http import LoopbackHTTPServer, Request, Response, json_response
+from ._validation import ValidationFailed, parse_json_body
 
 DEMO_FLOW_ID = "demo_credit_check"
 """Id of the ready-made demo flow: sentiment analysis, then credit scoring."""
@@ -375,8 +375,8 @@ class DemoAgents:
             return json_response(405, {"detail": "Method Not Allowed"}, [("Allow", "POST")])
         name = request.path[1 : -len("/execute")]
         try:
-            payload = json.loads(request.body or b"null")
-        except ValueError:
+            payload = parse_json_body(request.body)
+        except ValidationFailed:
             payload = None
         if not isinstance(payload, dict):
             return json_response(400, {"detail": "the body must be a JSON object"})

@@ -16,9 +16,13 @@ server settles how the two share that single header this way:
 - With ``api_key``, every route except ``/health`` and ``/`` needs a bearer token that is
   either the API key, one of ``user_tokens`` (each such token acts as that user's own
   API key) or a key issued by the account routes (``sk_...``, stored with its user; each
-  request it authenticates counts in that key's usage). The API key itself is also
-  accepted as the user token of the ``master`` user, so an SDK configured with just an
-  API key can create, update and delete flows and manage the master user's account key.
+  request it authenticates counts in that key's usage).
+- An API key is not a user token, as on the real server (where it is not a Supabase JWT):
+  sent to a user-token route, the server's ``api_key`` or an issued ``sk_`` key gets
+  ``401 "Authentication failed"``. ``api_key_as_user_token=True`` departs from that: the
+  API key then also serves as the user token of the ``master`` user, so an SDK configured
+  with just an API key can create, update and delete flows and manage the master user's
+  account key (code relying on that gets 401 in production).
 
 ``GET /api/v1/users/me`` answers the fixed master user unless checks are on and the key
 names another user; that user is then described as the real server describes a user key's
@@ -94,6 +98,8 @@ class Auth:
         api_key: The key every route but ``/health`` and ``/`` requires, or None.
         user_tokens: Token to user id map; None accepts any token as a user token.
         store: Where the API keys issued by the account routes are kept.
+        api_key_as_user_token: Accept ``api_key`` as the ``master`` user's user token
+            (a departure from the real server, which refuses it).
 
     Example:
         >>> Auth(None, None, Store()).enforced
@@ -101,9 +107,14 @@ class Auth:
     """
 
     def __init__(
-        self, api_key: Optional[str], user_tokens: Optional[Mapping[str, str]], store: Store
+        self,
+        api_key: Optional[str],
+        user_tokens: Optional[Mapping[str, str]],
+        store: Store,
+        api_key_as_user_token: bool = False,
     ) -> None:
         self.api_key = api_key
+        self.api_key_as_user_token = api_key_as_user_token
         self.user_tokens = dict(user_tokens) if user_tokens is not None else None
         self._store = store
 
@@ -157,9 +168,11 @@ class Auth:
     def user_for(self, token: str) -> Optional[str]:
         """Return the user id a token stands for, or None when it names no user."""
         if self.api_key is not None and token == self.api_key:
-            return MASTER_USER_ID
+            return MASTER_USER_ID if self.api_key_as_user_token else None
         if self.user_tokens is not None:
             return self.user_tokens.get(token)
+        if self._store.api_key_owner(token, count_use=False) is not None:
+            return None  # an issued API key is not a user token either
         return derived_user_id(token)
 
     def optional_user(self, request: Request) -> Optional[str]:

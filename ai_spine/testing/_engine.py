@@ -186,8 +186,8 @@ class ExecutionEngine:
             # A node without an agent passes its input through unchanged.
             return True, copy.deepcopy(node_input), None
         agent = self._store.get_agent(agent_id)
-        if agent is None:
-            return False, {}, "Agent '%s' not found" % agent_id
+        if agent is None or not agent.get("is_active", True):
+            return False, {}, "Agent '%s' not found or not active" % agent_id
         payload = {
             "execution_id": execution_id,
             "node_id": node["id"],

@@ -9,16 +9,22 @@ of the proxy in front of the production server.
 
 from __future__ import annotations
 
+import collections
 import fnmatch
 import json
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Deque, Dict, List, Mapping, Optional, Union
 
 from ._http import HTML_CONTENT_TYPE, TEXT_CONTENT_TYPE, Request, Response, json_response
 
 FaultBody = Union[None, str, bytes, Dict[str, Any], List[Any]]
+
+REQUEST_LOG_SIZE = 1000
+"""How many requests the log keeps by default; older ones are forgotten first."""
+REQUEST_LOG_BODY_BYTES = 64 * 1024
+"""How many bytes of each request body the log keeps by default; the rest is cut off."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,9 @@ class RecordedRequest:
         path: Percent-decoded path, without the query string.
         query: Query parameters (a repeated name keeps its last value).
         headers: Request headers with lower-case names.
-        body: The raw body.
+        body: The raw body, cut to the server's ``request_log_body_bytes``.
+        body_length: The length of the body as it was received (``len(body)`` when not
+            given).
 
     Example:
         >>> RecordedRequest("POST", "/x", {}, {}, b'{"a": 1}').json
@@ -42,6 +50,21 @@ class RecordedRequest:
     query: Dict[str, str]
     headers: Dict[str, str]
     body: bytes
+    body_length: int = -1
+
+    def __post_init__(self) -> None:
+        if self.body_length < 0:
+            object.__setattr__(self, "body_length", len(self.body))
+
+    @property
+    def truncated(self) -> bool:
+        """True when the log kept only the start of the body (then :attr:`json` is None).
+
+        Example:
+            >>> RecordedRequest("POST", "/", {}, {}, b"{", body_length=10).truncated
+            True
+        """
+        return self.body_length > len(self.body)
 
     @property
     def json(self) -> Any:
@@ -220,20 +243,39 @@ class FaultInjector:
 
 
 class RequestLog:
-    """Thread-safe, append-only record of received requests."""
+    """Thread-safe record of the latest requests: a ring buffer with truncated bodies.
 
-    def __init__(self) -> None:
+    Args:
+        size: How many requests to keep (the oldest go first); 0 keeps none.
+        body_bytes: How many bytes of each body to keep.
+
+    Raises:
+        ValueError: When a bound is negative.
+
+    Example:
+        >>> RequestLog(size=2, body_bytes=1).size
+        2
+    """
+
+    def __init__(
+        self, size: int = REQUEST_LOG_SIZE, body_bytes: int = REQUEST_LOG_BODY_BYTES
+    ) -> None:
+        if size < 0 or body_bytes < 0:
+            raise ValueError("the request log's size and body_bytes must not be negative")
+        self.size = size
+        self.body_bytes = body_bytes
         self._lock = threading.Lock()
-        self._entries: List[RecordedRequest] = []
+        self._entries: Deque[RecordedRequest] = collections.deque(maxlen=size)
 
     def record(self, request: Request) -> None:
-        """Append a request."""
+        """Append a request, forgetting the oldest one when the log is full."""
         entry = RecordedRequest(
             method=request.method,
             path=request.path,
             query=dict(request.query),
             headers=dict(request.headers),
-            body=request.body,
+            body=request.body[: self.body_bytes],
+            body_length=len(request.body),
         )
         with self._lock:
             self._entries.append(entry)

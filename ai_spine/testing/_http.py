@@ -8,6 +8,24 @@ logger at debug level instead of writing every request to stderr.
 The request handling itself is a plain function ``app(Request) -> Optional[Response]``
 (``None`` means "drop the connection without answering"), so the routing code never
 touches a socket.
+
+A web page the developer visits must not be able to drive these servers (register an
+agent, create a flow, run it), so before ``app`` sees a request, :func:`refuse_foreign`
+refuses:
+
+- a ``Host`` header that is not the address served (``<bound address>:<port>`` or
+  ``localhost:<port>``; the port may be left out only when it is 80): the defence against
+  DNS rebinding, where a page's own host name comes to resolve to 127.0.0.1;
+- an ``Origin`` header other than the server's own origin (``http://`` and an accepted
+  ``Host``): browsers send one on every cross-site POST;
+- a request body sent without ``Content-Type: application/json`` (or another
+  ``application/*+json``), so the ``text/plain`` and type-less bodies that a page can post
+  without a CORS preflight are refused.
+
+The first two answer ``403``, the last ``415``, all as ``{"detail": "<text>"}``. Refused
+requests never reach ``app`` (they are not in the request log). When the client sent
+``Expect: 100-continue``, the request is screened on its headers and ``100 Continue`` is
+sent before the body is read; a refused one is answered at once and its connection closed.
 """
 
 from __future__ import annotations
@@ -20,7 +38,7 @@ import socketserver
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Collection, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 logger = logging.getLogger("ai_spine.testing")
@@ -169,6 +187,121 @@ def is_loopback_host(host: Optional[str]) -> bool:
         return False
 
 
+def served_hosts(address: str, port: int) -> Set[str]:
+    """Return the ``Host`` header values a server on ``address:port`` accepts.
+
+    Args:
+        address: The bound address, e.g. ``127.0.0.1``.
+        port: The bound port.
+
+    Returns:
+        Lower-case ``host:port`` values; without the port too when it is HTTP's default 80.
+
+    Example:
+        >>> sorted(served_hosts("127.0.0.1", 8000))
+        ['127.0.0.1:8000', 'localhost:8000']
+    """
+    names = {address.lower(), "localhost"}
+    if ":" in address:
+        names = {"[%s]" % address.lower(), "localhost"}
+    hosts = {"%s:%d" % (name, port) for name in names}
+    if port == 80:
+        hosts |= names
+    return hosts
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """Tell whether a ``Content-Type`` is JSON the way FastAPI reads it.
+
+    Args:
+        content_type: The header's value.
+
+    Returns:
+        True for ``application/json`` and ``application/<anything>+json``, parameters such
+        as ``charset`` allowed.
+
+    Example:
+        >>> is_json_media_type("application/json; charset=utf-8"), is_json_media_type("text/plain")
+        (True, False)
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == JSON_CONTENT_TYPE or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def has_body(headers: Dict[str, str]) -> bool:
+    """Tell whether request headers announce a body.
+
+    Args:
+        headers: Request headers with lower-case names.
+
+    Returns:
+        True with ``Transfer-Encoding`` or a ``Content-Length`` other than 0.
+
+    Example:
+        >>> has_body({"content-length": "0"}), has_body({"transfer-encoding": "chunked"})
+        (False, True)
+    """
+    if headers.get("transfer-encoding"):
+        return True
+    return headers.get("content-length", "0").strip() not in ("", "0")
+
+
+def refuse_foreign(headers: Dict[str, str], hosts: Collection[str]) -> Optional[Response]:
+    """Refuse a request a web page could have sent, judging by its headers only.
+
+    Args:
+        headers: Request headers with lower-case names.
+        hosts: The accepted ``Host`` values, lower-case (see :func:`served_hosts`).
+
+    Returns:
+        None for an acceptable request; else the ``403`` (foreign ``Host`` or ``Origin``)
+        or ``415`` (a body that is not ``application/json``) to answer instead.
+
+    Example:
+        >>> hosts = served_hosts("127.0.0.1", 8000)
+        >>> refuse_foreign({"host": "127.0.0.1:8000"}, hosts) is None
+        True
+        >>> refuse_foreign({"host": "evil.example:8000"}, hosts).status
+        403
+        >>> refuse_foreign({"host": "localhost:8000", "origin": "https://evil.example"},
+        ...                hosts).status
+        403
+        >>> refuse_foreign({"host": "localhost:8000", "content-length": "2",
+        ...                 "content-type": "text/plain"}, hosts).status
+        415
+    """
+    host = headers.get("host", "").strip().lower()
+    if host not in hosts:
+        return json_response(
+            403,
+            {
+                "detail": "Host %r is not the address this local AI Spine server serves "
+                "(one of %s): refused, as a DNS rebinding defence"
+                % (headers.get("host", ""), ", ".join(sorted(hosts)))
+            },
+        )
+    origin = headers.get("origin")
+    if origin is not None and origin.strip().lower() not in {"http://" + h for h in hosts}:
+        return json_response(
+            403,
+            {
+                "detail": "Origin %r is not this local AI Spine server: requests from web "
+                "pages are refused" % (origin,)
+            },
+        )
+    if has_body(headers) and not is_json_media_type(headers.get("content-type", "")):
+        return json_response(
+            415,
+            {
+                "detail": "Unsupported Media Type %r: send request bodies as "
+                "Content-Type: application/json" % (headers.get("content-type", ""),)
+            },
+        )
+    return None
+
+
 def bind_address(host: str) -> str:
     """Return the IPv4 loopback address to bind for ``host``, or refuse it.
 
@@ -241,6 +374,8 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         self.accepted = 0
         """TCP connections accepted so far."""
         super().__init__((host, port), _Handler)
+        self.hosts = served_hosts(self.server_name, self.server_port)
+        """The ``Host`` header values this server answers (see :func:`refuse_foreign`)."""
 
     def server_bind(self) -> None:
         """Bind without ``HTTPServer``'s reverse DNS lookup of the address."""
@@ -318,10 +453,6 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(server, LoopbackHTTPServer)
         return server
 
-    def setup(self) -> None:
-        super().setup()
-        self._owner().track(self.connection, add=True)
-
     def finish(self) -> None:
         self._owner().track(self.connection, add=False)
         try:
@@ -336,6 +467,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def setup(self) -> None:
+        super().setup()
+        self._expect_continue = False
+        self._owner().track(self.connection, add=True)
+
+    def handle_expect_100(self) -> bool:
+        # The standard handler writes "100 Continue" into the buffered writer, where it
+        # stays until the answer is flushed, after the body. Defer it: _serve screens the
+        # headers first, then sends it and flushes before reading the body.
+        self._expect_continue = True
+        return True
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -361,11 +504,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(65537)
 
     def _serve(self) -> None:
+        expect_continue, self._expect_continue = self._expect_continue, False
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        refusal = refuse_foreign(headers, self._owner().hosts)
+        if refusal is not None and expect_continue:
+            # The client holds the body back until told to go on: answer now and close,
+            # since the connection may still carry a body nobody will read.
+            self.close_connection = True
+            self._write(refusal)
+            return
         try:
+            if expect_continue:
+                self.send_response_only(100)
+                self.end_headers()
+                self.wfile.flush()
             body = self._read_body()
         except ValueError:
             self.close_connection = True
             self._write(text_response(400, "Bad Request"))
+            return
+        except OSError:
+            self.close_connection = True
+            return
+        if refusal is not None:
+            self._write(refusal)
             return
         path, raw_path, query_string = _parse_target(self.path)
         request = Request(
@@ -374,7 +536,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw_path=raw_path,
             query_string=query_string,
             query=dict(parse_qsl(query_string, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
+            headers=headers,
             body=body,
         )
         try:

@@ -562,7 +562,7 @@ class Api:
                 "Flow ID in the body ('%s') does not match the flow ID in the URL ('%s')"
                 % (flow["flow_id"], flow_id),
             )
-        refusal = self._refuse_unless_owner(flow_id, user, "modified", "update")
+        refusal = self._refuse_unless_owner(flow_id, user, "modified", "update", system_ok=True)
         if refusal is not None:
             return refusal
         problem = self._store.flow_problem(flow)
@@ -574,13 +574,16 @@ class Api:
         return json_response(200, updated)
 
     def _refuse_unless_owner(
-        self, flow_id: str, user: str, participle: str, verb: str
+        self, flow_id: str, user: str, participle: str, verb: str, system_ok: bool = False
     ) -> Optional[Response]:
         # The real server's order: unknown flow (404), system flow (403), someone else's (403).
+        # Its update lets any signed-in user change a system flow (system_ok); delete does not.
         found = self._store.get_flow(flow_id)
         if found is None:
             return _detail(404, "Flow '%s' not found" % flow_id)
         owner = found[1]
+        if owner is None and system_ok:
+            return None
         if owner is None:
             return _detail(
                 403, "Flow '%s' is a system flow and cannot be %s" % (flow_id, participle)

@@ -17,6 +17,8 @@ from ._agents import DemoAgents, demo_agent_definitions, demo_flow_definition
 from ._auth import Auth
 from ._engine import ExecutionEngine
 from ._faults import (
+    REQUEST_LOG_BODY_BYTES,
+    REQUEST_LOG_SIZE,
     FaultBody,
     FaultInjector,
     InjectedFault,
@@ -36,25 +38,40 @@ class LocalAISpine:
     It answers the ``/api/v1`` endpoints (plus ``/health``, ``/metrics``, ``/status``
     and the unprefixed aliases the SDK may meet) with the real server's status codes,
     bodies and quirks, and runs executions for real by calling agents over HTTP in
-    background threads. On top it records every request and can inject faults.
+    background threads. On top it records the latest requests and can inject faults.
+
+    It refuses what a web page could send it (a foreign ``Host`` or ``Origin``: ``403``;
+    a body that is not ``application/json``: ``415``), and answers ``422`` for JSON bodies
+    nested deeper than 200 levels or with integers of more than 1000 digits.
 
     Args:
         host: Loopback address to bind.
         port: Port to bind; 0 (the default) picks a free one.
         api_key: When set, every route but ``/health`` and ``/`` requires
-            ``Authorization: Bearer <api_key>``, like ``API_KEY_REQUIRED=true``. The key
-            also serves as the user token of the ``master`` user on the flow routes.
+            ``Authorization: Bearer <api_key>``, like ``API_KEY_REQUIRED=true``. Like the
+            real server, it is not a user token: flow writes and the account routes answer
+            it ``401 "Authentication failed"``.
         with_demo_agents: Start a :class:`DemoAgents` server alongside, and register its
             agents and the demo flow ``DEMO_FLOW_ID`` as system entries at start.
         agent_timeout: Seconds an agent call may take before its node fails (with an
             empty error message, as on the real server).
         user_tokens: Map of user token to user id. None (the default) accepts any
-            non-empty bearer token as a user token and derives the user id from it.
+            non-empty bearer token as a user token and derives the user id from it
+            (API keys excepted); the real server accepts only its identity provider's
+            tokens.
+        api_key_as_user_token: A departure from the real server, off by default: accept
+            ``api_key`` also as the user token of the ``master`` user, so a client holding
+            only the API key can create, update and delete flows.
         allow_remote_agents: Let executions call agents that are not on loopback.
         demo_agent_delay: Default answering delay of the demo agents, in seconds.
+        request_log_size: How many requests :attr:`requests` keeps (1000 by default);
+            older ones are forgotten first.
+        request_log_body_bytes: How many bytes of each request body :attr:`requests`
+            keeps (64 KiB by default); a longer body is cut, and its entry's
+            ``truncated`` is True.
 
     Raises:
-        ValueError: When ``host`` is not a loopback address.
+        ValueError: When ``host`` is not a loopback address, or a log bound is negative.
 
     Example:
         >>> import json, urllib.request
@@ -73,8 +90,11 @@ class LocalAISpine:
         with_demo_agents: bool = False,
         agent_timeout: float = 30.0,
         user_tokens: Optional[Mapping[str, str]] = None,
+        api_key_as_user_token: bool = False,
         allow_remote_agents: bool = False,
         demo_agent_delay: float = 0.0,
+        request_log_size: int = REQUEST_LOG_SIZE,
+        request_log_body_bytes: int = REQUEST_LOG_BODY_BYTES,
     ) -> None:
         self._host = bind_address(host)
         self._port = port
@@ -83,9 +103,9 @@ class LocalAISpine:
         self._allow_remote_agents = allow_remote_agents
         self._demo_agent_delay = demo_agent_delay
         self._store = Store()
-        self._auth = Auth(api_key, user_tokens, self._store)
+        self._auth = Auth(api_key, user_tokens, self._store, api_key_as_user_token)
         self._faults = FaultInjector()
-        self._log = RequestLog()
+        self._log = RequestLog(request_log_size, request_log_body_bytes)
         self._api = Api(self._store, self._auth, self._submit)
         self._lifecycle = threading.Lock()
         self._http: Optional[LoopbackHTTPServer] = None
@@ -265,7 +285,8 @@ class LocalAISpine:
         Args:
             flow: A flow definition; defaults (version, exit points...) are filled in.
             owner: The owning user id (as the flow routes derive it from a token), or
-                None for a system flow that the API refuses to update or delete.
+                None for a system flow: any signed-in user may update it, no one may delete it
+                through the API (as on the real server).
 
         Returns:
             The stored flow definition.
@@ -336,7 +357,10 @@ class LocalAISpine:
 
     @property
     def requests(self) -> List[RecordedRequest]:
-        """A snapshot of every request received so far, oldest first (faulted ones too).
+        """A snapshot of the latest requests received, oldest first (faulted ones too).
+
+        At most ``request_log_size`` requests, each body cut to ``request_log_body_bytes``;
+        requests refused for their ``Host``, ``Origin`` or ``Content-Type`` are not here.
 
         Example:
             >>> import urllib.request
@@ -404,7 +428,8 @@ class LocalAISpine:
             >>> with LocalAISpine(with_demo_agents=True) as server:
             ...     body = json.dumps({"flow_id": "demo_credit_check",
             ...                        "input_data": {"income": 1000, "debt": 900}}).encode()
-            ...     request = urllib.request.Request(server.url + "/api/v1/flows/execute", body)
+            ...     request = urllib.request.Request(server.url + "/api/v1/flows/execute", body,
+            ...                                      {"Content-Type": "application/json"})
             ...     with urllib.request.urlopen(request) as answer:
             ...         execution_id = json.load(answer)["execution_id"]
             ...     server.wait_for_execution(execution_id)["status"]

@@ -552,8 +552,9 @@ class Store:
                 "total_executions": len(executions),
                 "successful_executions": count("completed"),
                 "failed_executions": count("failed"),
-                "cancelled_executions": count("cancelled"),
-                "running_executions": count("pending", "running"),
+                # The real server declares these two and never fills them in.
+                "cancelled_executions": 0,
+                "running_executions": 0,
                 "average_execution_time": total_time / len(durations) if durations else 0.0,
                 "total_execution_time": total_time,
                 "last_execution": executions[-1].created_at if executions else None,

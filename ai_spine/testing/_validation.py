@@ -523,8 +523,61 @@ def validate_agent(value: Dict[str, Any]) -> Dict[str, Any]:
     return _run(_AGENT_INFO, value)
 
 
+JSON_NESTING_LIMIT = 200
+"""Deepest nesting of arrays and objects a request body may have (pydantic-core's limit)."""
+JSON_DIGIT_LIMIT = 1000
+"""Most digits an integer in a request body may have (Python 3.11+ refuses 4300 and more)."""
+
+# Only the string literals and the brackets matter to the nesting depth.
+_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_LONG_INTEGER = re.compile(r"\d{%d}" % (JSON_DIGIT_LIMIT + 1))
+
+
+class _JSONLimit(Exception):
+    """A JSON body exceeded one of the limits (its message says which)."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+def _check_nesting(text: str) -> None:
+    if text.count("[") + text.count("{") <= JSON_NESTING_LIMIT:
+        return  # it cannot be deeper than its number of brackets
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > JSON_NESTING_LIMIT:
+                raise _JSONLimit(
+                    "nesting deeper than %d levels" % JSON_NESTING_LIMIT, match.start()
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _bounded_int(text: str, digits: str) -> int:
+    if len(digits.lstrip("-")) > JSON_DIGIT_LIMIT:
+        found = _LONG_INTEGER.search(text)
+        raise _JSONLimit(
+            "integer with more than %d digits" % JSON_DIGIT_LIMIT,
+            found.start() if found is not None else 0,
+        )
+    try:
+        return int(digits)
+    except ValueError as exc:  # sys.set_int_max_str_digits() set below the limit
+        raise _JSONLimit(str(exc), 0) from None
+
+
 def parse_json_body(body: bytes) -> Any:
     """Decode a JSON request body as FastAPI does before validating it.
+
+    Two limits hold on every Python version, so that no body can make the server crash
+    (Python 3.11+ refuses to parse an integer of 4300 digits or more, and deep nesting
+    exhausts the interpreter's recursion limit): arrays and objects nest at most
+    :data:`JSON_NESTING_LIMIT` deep, and integers have at most :data:`JSON_DIGIT_LIMIT`
+    digits. A body beyond either is reported like malformed JSON.
 
     Args:
         body: The raw body.
@@ -538,16 +591,27 @@ def parse_json_body(body: bytes) -> Any:
     Example:
         >>> parse_json_body(b'{"a": 1}')
         {'a': 1}
+        >>> try:
+        ...     parse_json_body(b"[" * 201 + b"]" * 201)
+        ... except ValidationFailed as exc:
+        ...     print(exc.errors[0].ctx)
+        {'error': 'nesting deeper than 200 levels'}
     """
     if not body:
         return None
     try:
-        return json.loads(body)
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        _check_nesting(text)
+        return json.loads(text, parse_int=lambda digits: _bounded_int(text, digits))
     except json.JSONDecodeError as exc:
         position: Union[str, int] = exc.pos
         message = exc.msg
     except UnicodeDecodeError as exc:
         position, message = exc.start, str(exc)
+    except _JSONLimit as exc:
+        position, message = exc.position, str(exc)
+    except RecursionError:  # a last resort: the limits above keep well below it
+        position, message = 0, "nesting too deep"
     raise ValidationFailed(
         [FieldError("json_invalid", (position,), "JSON decode error", {}, {"error": message})]
     )

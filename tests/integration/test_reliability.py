@@ -1,7 +1,11 @@
 """The SDK against a misbehaving server: the local server's fault injection and request log
-show what went over the wire, so "sent once" and "retried" are checked, not assumed."""
+show what went over the wire, so "sent once" and "retried" are checked, not assumed.
 
-from typing import Any, Callable, Iterator
+Every test here needs a LocalAISpine of its own (fault injection, the request log, an API
+key it sets): marked ``ai_spine_local``, they are skipped with that reason when the suite
+tests another deployment (``AI_SPINE_BASE_URL``)."""
+
+from typing import Any, Callable
 
 import pytest
 
@@ -16,16 +20,20 @@ from ai_spine import (
 )
 from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.ai_spine_local,
+    pytest.mark.ai_spine_server(with_demo_agents=True),
+]
 
 EXECUTE = "/api/v1/flows/execute"
 APPLICANT = {"text": "great references", "income": 85000, "debt": 9000}
 
 
 @pytest.fixture
-def server() -> Iterator[LocalAISpine]:
-    with LocalAISpine(with_demo_agents=True) as local:
-        yield local
+def server(ai_spine_server: LocalAISpine) -> LocalAISpine:
+    """A fresh local server with the demo agents (the SDK's pytest plugin starts it)."""
+    return ai_spine_server
 
 
 @pytest.fixture

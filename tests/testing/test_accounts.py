@@ -199,20 +199,30 @@ def test_users_me_for_a_user_token_without_a_key(
     assert me == _key_owner(BOB_ID, "user_b0b0b0b0@api.com")
 
 
-def test_the_api_key_manages_the_master_users_key(
-    team: LocalAISpine, http: requests.Session
-) -> None:
-    master = {"Authorization": "Bearer secret-key"}
-    key = _generate(http, team, master)
-    profile = _json(http.get(team.url + ACCOUNT + "/profile", headers=master))
-    assert profile["user_id"] == "master"
-    # The server's own key keeps naming the fixed master user on users/me.
-    me = _json(http.get(team.url + "/api/v1/users/me", headers=master))
-    assert me["credits"] == 999999
-    issued = _json(
-        http.get(team.url + "/api/v1/users/me", headers={"Authorization": "Bearer " + key})
-    )
-    assert issued["id"] == "master"
+def test_an_api_key_is_not_a_user_token(team: LocalAISpine, http: requests.Session) -> None:
+    # As on the real server, where an API key is not a Supabase access token.
+    alice_key = _generate(http, team, {"Authorization": "Bearer alice-token"})
+    for key in ("secret-key", alice_key):
+        answer = http.get(
+            team.url + ACCOUNT + "/profile", headers={"Authorization": "Bearer " + key}
+        )
+        assert answer.status_code == 401
+        assert answer.json() == {"detail": "Authentication failed"}
+
+
+def test_the_api_key_manages_the_master_users_key_when_allowed(http: requests.Session) -> None:
+    with LocalAISpine(api_key="secret-key", api_key_as_user_token=True) as team:
+        master = {"Authorization": "Bearer secret-key"}
+        key = _generate(http, team, master)
+        profile = _json(http.get(team.url + ACCOUNT + "/profile", headers=master))
+        assert profile["user_id"] == "master"
+        # The server's own key keeps naming the fixed master user on users/me.
+        me = _json(http.get(team.url + "/api/v1/users/me", headers=master))
+        assert me["credits"] == 999999
+        issued = _json(
+            http.get(team.url + "/api/v1/users/me", headers={"Authorization": "Bearer " + key})
+        )
+        assert issued["id"] == "master"
 
 
 def test_add_api_key_seeds_a_key(http: requests.Session) -> None:

@@ -151,7 +151,9 @@ def test_malformed_json_is_422_json_invalid(server: LocalAISpine, http: requests
 def test_body_that_is_not_an_object_is_422(
     server: LocalAISpine, http: requests.Session, raw: bytes, detail: Dict[str, Any]
 ) -> None:
-    answer = http.post(server.url + "/api/v1/agents", data=raw)
+    answer = http.post(
+        server.url + "/api/v1/agents", data=raw, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 422
     assert answer.json() == {"detail": [detail]}
 

@@ -95,9 +95,25 @@ def test_users_me_with_the_key_is_the_master_user(
     assert http.get(locked.url + "/api/v1/users/me", headers=KEY).json()["id"] == "master"
 
 
-def test_the_key_is_also_the_master_users_token(
-    locked: LocalAISpine, http: requests.Session
-) -> None:
+def test_the_key_is_not_a_user_token(locked: LocalAISpine, http: requests.Session) -> None:
+    # The real server accepts only a user access token on flow writes: code that creates
+    # flows with the API key gets 401 there, and so it does here.
+    refused = http.post(locked.url + "/api/v1/flows", json=flow_body(), headers=KEY)
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "Authentication failed"}
+    assert "WWW-Authenticate" not in refused.headers
+    assert http.get(locked.url + "/api/v1/flows/my-flows", headers=KEY).status_code == 401
+    assert http.get(locked.url + "/api/v1/flows", headers=KEY).json()["user_id"] is None
+
+
+def test_the_key_is_the_master_users_token_when_allowed(http: requests.Session) -> None:
+    with LocalAISpine(api_key="secret-key", api_key_as_user_token=True) as locked:
+        _the_key_is_the_master_users_token(locked, http)
+
+
+def _the_key_is_the_master_users_token(locked: LocalAISpine, http: requests.Session) -> None:
+    locked.add_agent(agent_body("echo_a", "http://127.0.0.1:9/a"))
+    locked.add_agent(agent_body("echo_b", "http://127.0.0.1:9/b"))
     created = http.post(locked.url + "/api/v1/flows", json=flow_body(), headers=KEY)
     assert created.status_code == 201
     mine = http.get(locked.url + "/api/v1/flows/my-flows", headers=KEY).json()

@@ -121,7 +121,12 @@ def test_other_requests(agents: DemoAgents, http: requests.Session) -> None:
     assert http.get(agents.url + "/echo").status_code == 404
     assert http.post(agents.url + "/execute").status_code == 404
     assert http.get(agents.url + "/echo/execute").status_code == 405
-    assert http.post(agents.url + "/echo/execute", data=b"[").status_code == 400
+    assert (
+        http.post(
+            agents.url + "/echo/execute", data=b"[", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert http.post(agents.url + "/echo/execute", json={}).json()["output"] == {
         "node_id": None,
         "handled_by": "/echo/execute",

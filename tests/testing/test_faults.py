@@ -131,7 +131,11 @@ def test_request_log_records_everything(server: LocalAISpine, http: requests.Ses
         json={"flow_id": "x", "input_data": {}},
         headers={"X-Trace": "t1"},
     )
-    http.post(server.url + "/api/v1/agents", data=b"\xff not json")
+    http.post(
+        server.url + "/api/v1/agents",
+        data=b"\xff not json",
+        headers={"Content-Type": "application/json"},
+    )
     log = server.requests
     assert [(r.method, r.path) for r in log] == [
         ("GET", "/health"),

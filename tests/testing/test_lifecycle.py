@@ -2,6 +2,8 @@
 
 import ast
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -186,9 +188,9 @@ def test_wait_for_execution(demo_server: LocalAISpine, http: requests.Session) -
 
 
 STDLIB = {
-    "__future__", "copy", "dataclasses", "datetime", "fnmatch", "hashlib", "http",
-    "ipaddress", "json", "logging", "re", "secrets", "socket", "socketserver", "threading",
-    "time", "types", "typing", "urllib", "uuid",
+    "__future__", "asyncio", "collections", "copy", "dataclasses", "datetime", "fnmatch",
+    "hashlib", "http", "ipaddress", "json", "logging", "os", "re", "secrets", "socket",
+    "socketserver", "threading", "time", "types", "typing", "urllib", "uuid",
 }  # fmt: skip
 
 
@@ -204,4 +206,15 @@ def test_the_package_uses_the_standard_library_only() -> None:
             else:
                 continue
             for name in names:
-                assert name.split(".")[0] in STDLIB, "%s imports %s" % (module.name, name)
+                # The pytest plugin runs only inside pytest, and uses the SDK's clients.
+                allowed = STDLIB | ({"pytest", "ai_spine"} if module.name == PLUGIN else set())
+                assert name.split(".")[0] in allowed, "%s imports %s" % (module.name, name)
+
+
+PLUGIN = "pytest_plugin.py"
+
+
+def test_importing_the_package_does_not_load_the_pytest_plugin() -> None:
+    code = "import sys, ai_spine.testing; print('pytest' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -148,7 +148,9 @@ def test_keep_alive_reuses_one_connection(server: LocalAISpine) -> None:
         first = conn.getresponse()
         first.read()
         sock = conn.sock
-        conn.request("POST", "/api/v1/agents", body=b"{", headers={"Content-Type": "x"})
+        conn.request(
+            "POST", "/api/v1/agents", body=b"{", headers={"Content-Type": "application/json"}
+        )
         second = conn.getresponse()
         assert second.status == 422
         second.read()
@@ -160,7 +162,9 @@ def test_keep_alive_reuses_one_connection(server: LocalAISpine) -> None:
 
 def test_connection_close_is_honoured(server: LocalAISpine) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n\r\n" % server.port
+        )
         data = b""
         while True:
             chunk = sock.recv(4096)
@@ -176,7 +180,8 @@ def test_connection_close_is_honoured(server: LocalAISpine) -> None:
 def test_chunked_request_body_is_read(server: LocalAISpine) -> None:
     payload = b'{"flow_id": "nope", "input_data": {}}'
     request = (
-        b"POST /api/v1/flows/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"POST /api/v1/flows/execute HTTP/1.1\r\nHost: localhost:%d\r\n" % server.port
+        + b"Transfer-Encoding: chunked\r\n"
         b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
         + b"%x\r\n" % len(payload)
         + payload
