@@ -1070,8 +1070,28 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "api_handler", None) is None:
         status: int = args.handler(args)
         return status
+    if not args.debug:
+        return _run_api(args)
+    import logging
+
+    from .constants import LOGGER_NAME
+
+    # --debug attaches a stderr handler to the SDK's logger; take it off again, so that a
+    # program calling main() in-process is left as it was.
+    logger = logging.getLogger(LOGGER_NAME)
+    level, handlers = logger.level, list(logger.handlers)
+    try:
+        return _run_api(args)
+    finally:
+        logger.setLevel(level)
+        for handler in logger.handlers[:]:
+            if handler not in handlers:
+                logger.removeHandler(handler)
+
+
+def _run_api(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        status = args.api_handler(args, client)
+        status: int = args.api_handler(args, client)
         return status
 
 
