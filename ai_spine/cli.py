@@ -43,7 +43,7 @@ import argparse
 import math
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
 
 from ._cli_output import (
     Column,
@@ -110,6 +110,13 @@ class UsageError(Exception):
     """Bad input found after parsing (invalid JSON, a missing file): exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, "{0}: error: {1} (see '{0} --help')\n".format(self.prog, message))
+
+
 # --- Argument types: each refuses a bad value with a message saying what is wrong ---------
 
 
@@ -163,7 +170,6 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
             )
         return value
 
-    parse.__name__ = "integer"  # argparse names the type in its own messages
     return parse
 
 
@@ -1020,7 +1026,7 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["--format", "json", "flows", "get", "f1"]).flow_id
         'f1'
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="The AI Spine API from a shell: check the server, run flows and watch "
         "them, manage agents and executions; or run a local server.",

@@ -171,8 +171,9 @@ def test_demo_refuses_a_bad_applicant_before_starting(capsys: pytest.CaptureFixt
     assert exited.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.splitlines()[-1] == (
-        "ai-spine demo: error: argument --income: must be 0 or more, got '-5'"
+    assert captured.err == (
+        "ai-spine demo: error: argument --income: must be 0 or more, got '-5' "
+        "(see 'ai-spine demo --help')\n"
     )
 
 
@@ -211,8 +212,8 @@ def test_serve_says_what_is_wrong_with_an_option(
         main(["serve"] + argv)
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert err.splitlines()[-1].startswith("ai-spine serve: error: " + message), err
-    assert "a b" not in err.splitlines()[-1], "the key is never echoed"
+    assert len(err.splitlines()) == 1 and err.startswith("ai-spine serve: error: " + message), err
+    assert "a b" not in err, "the key is never echoed"
 
 
 def test_python_dash_m_ai_spine_is_the_command_line() -> None:
