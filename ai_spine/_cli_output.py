@@ -124,21 +124,25 @@ def render_record(record: Mapping[str, Any], keys: Optional[Sequence[str]] = Non
         The lines, without a trailing newline.
 
     Example:
-        >>> print(render_record({"status": "operational", "agents": {"total": 3}}))
-        status        operational
-        agents.total  3
+        >>> print(render_record({"status": "ok", "output": {"credit": {"score": 829}}}))
+        status               ok
+        output.credit.score  829
     """
     pairs: List[Tuple[str, Any]] = []
     for key in record if keys is None else keys:
-        if key not in record:
-            continue
-        value = record[key]
-        if isinstance(value, Mapping) and value and len(value) <= 8:
-            pairs.extend(("{}.{}".format(key, sub), item) for sub, item in value.items())
-        else:
-            pairs.append((key, value))
+        if key in record:
+            _flatten(key, record[key], pairs)
     width = max((len(key) for key, _ in pairs), default=0)
     return "\n".join("{}  {}".format(key.ljust(width), cell(value)) for key, value in pairs)
+
+
+def _flatten(key: str, value: Any, pairs: List[Tuple[str, Any]]) -> None:
+    # A flow's result is usually a few levels of objects: one line per leaf reads best.
+    if isinstance(value, Mapping) and value:
+        for sub, item in value.items():
+            _flatten("{}.{}".format(key, sub), item, pairs)
+    else:
+        pairs.append((key, value))
 
 
 def one_line(text: str) -> str:
