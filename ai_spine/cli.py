@@ -574,7 +574,8 @@ def _wait(
     interval = args.interval or DEFAULT_POLL_INTERVAL
     resume = "{} executions wait {}".format(PROG, execution_id)
     line = None
-    if _is_terminal(sys.stderr):
+    # --debug logs every poll to stderr: redrawing a line between those would garble both.
+    if _is_terminal(sys.stderr) and not args.debug:
         line = _StatusLine(client, execution_id, flow_id, began, sys.stderr)
     try:
         if line is not None:
@@ -1055,6 +1056,16 @@ def _client(args: argparse.Namespace) -> "AISpine":
     )
 
 
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (in-process)
+        pass
+
+
 def _sdk_error(error: BaseException) -> bool:
     # An AISpineError can only exist if ai_spine.exceptions was imported: never import it
     # (and with it requests) just to classify an error.
@@ -1126,6 +1137,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("{}: interrupted".format(PROG), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ai-spine executions list | head -1`): nothing to report,
+        # and stdout must not be flushed again at exit (Python would print a warning).
+        _silence_stdout()
+        return EXIT_API_ERROR
     except UsageError as error:
         print("{} {}: error: {}".format(PROG, command, error), file=sys.stderr, flush=True)
         return EXIT_USAGE

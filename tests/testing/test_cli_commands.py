@@ -441,3 +441,23 @@ def test_execution_ids_are_sent_in_canonical_form(cli: Cli, demo: LocalAISpine) 
     demo.wait_for_execution(execution_id)
     shouting = str(uuid.UUID(execution_id)).upper()
     assert ok(cli("--base-url", demo.url, "executions", "get", shouting))["status"] == "completed"
+
+
+def test_a_reader_that_goes_away_is_no_error_message(demo: LocalAISpine) -> None:
+    import subprocess
+
+    from ._cli_support import child_env, command
+
+    # `ai-spine flows list | head -c 0`: the pipe is closed before the command writes.
+    process = subprocess.Popen(
+        command("--base-url", demo.url, "flows", "list"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=30) == 1
+    assert err == b""

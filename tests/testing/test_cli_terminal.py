@@ -114,6 +114,15 @@ def test_run_wait_in_a_terminal_updates_its_status_line_every_second(
 
 
 @needs_pty
+def test_debug_logs_instead_of_drawing_the_status_line(demo: LocalAISpine) -> None:
+    argv = ["--base-url", demo.url, "--debug", "run", DEMO_FLOW_ID, "--input"]
+    status, screen = run_in_terminal(argv + ['{"income": 5, "sleep": 0.5}', "--wait"])
+    assert status == 0, screen
+    assert "Waiting for" not in screen
+    assert "GET {}/api/v1/executions/".format(demo.url) in screen
+
+
+@needs_pty
 def test_a_terminal_gets_tables_unless_json_is_asked_for(demo: LocalAISpine) -> None:
     status, screen = run_in_terminal(["--base-url", demo.url, "agents", "list"])
     assert status == 0
