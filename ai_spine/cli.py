@@ -578,14 +578,16 @@ def _wait(
     if _is_terminal(sys.stderr) and not args.debug:
         line = _StatusLine(client, execution_id, flow_id, began, sys.stderr)
     try:
-        if line is not None:
-            line.start()
-        execution = client.wait_for_execution(
-            execution_id, timeout, interval, on_progress=None if line is None else line.seen
-        )
+        try:
+            if line is not None:
+                line.start()
+            execution = client.wait_for_execution(
+                execution_id, timeout, interval, on_progress=None if line is None else line.seen
+            )
+        finally:  # erase the line before anything else is printed
+            if line is not None:
+                line.stop()
     except KeyboardInterrupt:
-        if line is not None:
-            line.stop()
         print(
             "{}: stopped waiting; execution {} was not cancelled and goes on. "
             "Resume with: {}".format(PROG, execution_id, resume),
@@ -594,16 +596,12 @@ def _wait(
         )
         return EXIT_INTERRUPTED
     except ExecutionError as error:
-        if line is not None:
-            line.stop()
         if error.execution is not None:
             failed = error.execution
             _emit(args, failed, lambda: _execution_table(failed))
         _error(str(error))
         return EXIT_EXECUTION_FAILED
     except TimeoutError as error:
-        if line is not None:
-            line.stop()
         last = error.execution.get("status") if error.execution else None
         _error(
             "execution {} was still {} after {:g} s; it goes on. Resume with: {} "
@@ -612,9 +610,6 @@ def _wait(
             )
         )
         return EXIT_WAIT_TIMEOUT
-    finally:
-        if line is not None:
-            line.stop()
     _emit(args, execution, lambda: _execution_table(execution))
     return EXIT_OK
 
