@@ -1,10 +1,9 @@
 """ai_spine._cli_output: the command line's tables, JSON and status line, without a server."""
 
 import json
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from ai_spine._cli_output import (
-    Column,
     cell,
     one_line,
     render_json,
@@ -12,6 +11,9 @@ from ai_spine._cli_output import (
     render_table,
     status_text,
 )
+
+if TYPE_CHECKING:
+    from ai_spine._cli_output import Column
 
 
 def test_json_keeps_the_servers_order_and_unicode() -> None:
@@ -33,7 +35,7 @@ def test_cells_are_one_short_line() -> None:
 
 def test_table_aligns_columns_and_marks_an_empty_list() -> None:
     rows: List[Dict[str, Any]] = [{"id": "a", "ok": True}, {"id": "longer", "ok": None}]
-    columns: List[Column] = [("ID", "id"), ("OK", "ok"), ("LEN", lambda row: len(row["id"]))]
+    columns: "List[Column]" = [("ID", "id"), ("OK", "ok"), ("LEN", lambda row: len(row["id"]))]
     assert render_table(rows, columns).splitlines() == [
         "ID      OK   LEN",
         "a       yes  1",
