@@ -65,7 +65,7 @@ from .constants import (
 # Not typing.TYPE_CHECKING: importing typing alone costs ~4 ms, a third of Python's start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - annotations only: the client loads when a command runs
-    from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence
+    from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
     from ._cli_output import Column
     from .client import AISpine
@@ -112,8 +112,53 @@ class UsageError(Exception):
     """Bad input found after parsing (invalid JSON, a missing file): exit status 2."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, told the terminal's width so that it needs no ``shutil``
+    (whose import, with zlib, bz2 and lzma, costs more than all of this module)."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and kwargs.get("width") is None:
+            kwargs["width"] = _terminal_width() - 2  # argparse keeps a margin of 2
+        super().__init__(prog, *args, **kwargs)
+
+
+def _terminal_width() -> int:
+    # What shutil.get_terminal_size() answers: $COLUMNS, else the terminal's, else 80.
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Version(argparse.Action):
+    """``--version``: print ``ai-spine X.Y.Z`` and exit 0, without argparse's help
+    formatter (which imports textwrap to wrap one short line)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        sys.stdout.write("{} {}\n".format(PROG, __version__))
+        sys.stdout.flush()
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error on one line (argparse prints the whole usage first)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, "{0}: error: {1} (see '{0} --help')\n".format(self.prog, message))
@@ -809,31 +854,75 @@ def _add_connection_options(
     )
 
 
+class _Ignored:
+    """Stands in for the parser of a command that was not asked for: takes its options and
+    drops them."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        """Drop an option."""
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        """Drop defaults."""
+
+
+class _Commands:
+    """One level of subcommands, of which only the one on the command line is built in full.
+
+    Building every parser with its options is most of the time ``ai-spine --version`` takes
+    (~20 parsers, ~150 options); a command that was not asked for gets a bare parser that
+    only keeps its name and help line for the listing. ``path`` None builds everything.
+    """
+
+    def __init__(
+        self, action: Any, prefix: Tuple[str, ...], path: Optional[Tuple[str, ...]]
+    ) -> None:
+        self.action = action
+        self.prefix = prefix
+        self.path = path
+
+    def add(
+        self, name: str, help_text: str, description: Optional[str] = None
+    ) -> Optional[argparse.ArgumentParser]:
+        """Add the command ``name``: its parser if it is wanted, else None (after a stub)."""
+        words = self.prefix + (name,)
+        if self.action is None:
+            return None
+        if self.path is not None and self.path[: len(words)] != words:
+            self.action.add_parser(name, help=help_text, add_help=False)
+            return None
+        parser: argparse.ArgumentParser = self.action.add_parser(
+            name, help=help_text, description=description or help_text[0].upper() + help_text[1:]
+        )
+        return parser
+
+
 def _api_command(
-    subparsers: Any,
+    commands: _Commands,
     name: str,
     handler: Callable[[argparse.Namespace, "AISpine"], int],
     help_text: str,
     *,
     http_timeout: bool = True,
     description: Optional[str] = None,
-) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help_text, description=description or help_text[0].upper() + help_text[1:]
-    )
+) -> Any:
+    parser = commands.add(name, help_text, description)
+    if parser is None:
+        return _Ignored()
     _add_connection_options(parser, top=False, http_timeout=http_timeout)
     parser.set_defaults(api_handler=handler)
     return parser
 
 
-def _group(subparsers: Any, name: str, help_text: str) -> Any:
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+def _group(commands: _Commands, name: str, help_text: str) -> _Commands:
+    parser = commands.add(name, help_text, help_text)
+    if parser is None:
+        return _Commands(None, commands.prefix + (name,), commands.path)
     children = parser.add_subparsers(dest="{}_command".format(name), metavar="COMMAND")
     children.required = True
-    return children
+    return _Commands(children, commands.prefix + (name,), commands.path)
 
 
-def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+def _add_wait_options(parser: Any) -> None:
     parser.add_argument(
         "--timeout",
         dest="wait_timeout",
@@ -852,7 +941,7 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_api_commands(subparsers: Any) -> None:
+def _add_api_commands(subparsers: _Commands) -> None:
     _api_command(subparsers, "health", _cmd_health, "check that the server is up (exit 1 if not)")
     _api_command(subparsers, "status", _cmd_status, "show the server's components and counts")
     _api_command(subparsers, "metrics", _cmd_metrics, "show the server's execution metrics")
@@ -940,15 +1029,15 @@ def _add_api_commands(subparsers: Any) -> None:
     _add_wait_options(wait)
 
 
-def _add_serve(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+def _add_serve(commands: _Commands) -> None:
+    parser = commands.add(
         "serve",
-        help="run the local in-memory AI Spine server",
-        description=(
-            "Run an in-memory AI Spine server on loopback until Ctrl-C. It answers like the "
-            "real API and runs executions by calling agents over HTTP."
-        ),
+        "run the local in-memory AI Spine server",
+        "Run an in-memory AI Spine server on loopback until Ctrl-C. It answers like the "
+        "real API and runs executions by calling agents over HTTP.",
     )
+    if parser is None:
+        return
     parser.add_argument(
         "--host",
         default=DEFAULT_SERVE_HOST,
@@ -987,16 +1076,16 @@ def _add_serve(subparsers: Any) -> None:
     parser.set_defaults(handler=_cmd_serve)
 
 
-def _add_demo(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+def _add_demo(commands: _Commands) -> None:
+    parser = commands.add(
         "demo",
-        help="run a flow end to end on a local server (offline)",
-        description=(
-            "Start a local AI Spine server and demo agents, then use the SDK to register the "
-            "agents, create a sentiment -> credit-scoring flow, execute it for one applicant, "
-            "show its progress and print the result. Needs no network."
-        ),
+        "run a flow end to end on a local server (offline)",
+        "Start a local AI Spine server and demo agents, then use the SDK to register the "
+        "agents, create a sentiment -> credit-scoring flow, execute it for one applicant, "
+        "show its progress and print the result. Needs no network.",
     )
+    if parser is None:
+        return
     parser.add_argument(
         "--text",
         default="Stable job for six years, great references, steady income.",
@@ -1024,6 +1113,10 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["--format", "json", "flows", "get", "f1"]).flow_id
         'f1'
     """
+    return _build_parser(None)
+
+
+def _build_parser(path: Optional[Tuple[str, ...]]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="The AI Spine API from a shell: check the server, run flows and watch "
@@ -1031,14 +1124,61 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 ok, 1 API or network error, 2 usage error, 3 execution failed "
         "or cancelled, 4 wait timed out, 130 interrupted. 'ai-spine COMMAND --help' for more.",
     )
-    parser.add_argument("--version", action="version", version="{} {}".format(PROG, __version__))
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     _add_connection_options(parser, top=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    _add_api_commands(subparsers)
-    _add_serve(subparsers)
-    _add_demo(subparsers)
+    commands = _Commands(subparsers, (), path)
+    _add_api_commands(commands)
+    _add_serve(commands)
+    _add_demo(commands)
     return parser
+
+
+_TOP_VALUE_OPTIONS = ("--base-url", "--api-key", "--timeout", "--max-retries", "--format")
+_TOP_FLAG_OPTIONS = ("--debug", "--version", "--help")
+_GROUPS = ("flows", "agents", "executions")
+
+
+def _command_path(argv: Sequence[str]) -> Tuple[str, ...]:
+    """The command words in ``argv`` (``("executions", "get")``), read as argparse will.
+
+    Options before the command are skipped with their values (a unique prefix of an option
+    counts, as argparse allows); the first other word is the command, and for a group the
+    next one is its subcommand.
+    """
+    words: List[str] = []
+    skip_value = options_done = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+        elif token == "--" and not options_done:
+            options_done = True
+        elif token.startswith("-") and len(token) > 1 and not options_done:
+            if not words and "=" not in token:
+                names = [o for o in _TOP_VALUE_OPTIONS + _TOP_FLAG_OPTIONS if o.startswith(token)]
+                skip_value = len(names) == 1 and names[0] in _TOP_VALUE_OPTIONS
+        else:
+            words.append(token)
+            if len(words) == 2 or words[0] not in _GROUPS:
+                break
+    return tuple(words)
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv`` with a parser built for the command it names.
+
+    Raises:
+        SystemExit: For a usage error, ``--help`` or ``--version`` (argparse's own exits).
+    """
+    parser = _build_parser(_command_path(argv))
+    args, unknown = parser.parse_known_args(argv)
+    if not (hasattr(args, "handler") or hasattr(args, "api_handler")):
+        # The command read from argv was not the one argparse chose: let the full parser decide.
+        return build_parser().parse_args(argv)
+    if unknown:
+        parser.parse_args(argv)  # argparse's own "unrecognized arguments" error
+    return args
 
 
 def _client(args: argparse.Namespace) -> "AISpine":
@@ -1124,7 +1264,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         >>> main(["--format", "json", "health"])  # doctest: +SKIP
         0
     """
-    args = build_parser().parse_args(None if argv is None else list(argv))
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
     debug = bool(getattr(args, "debug", False))
     command = " ".join(
         part for part in (args.command, getattr(args, args.command + "_command", None)) if part

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import requests
@@ -224,3 +224,56 @@ def test_python_dash_m_ai_spine_is_the_command_line() -> None:
     outcome = run_subprocess(["serve", "--port", "99999"])
     assert outcome.status == 2 and "Traceback" not in outcome.err
     assert "argument --port: must be a port number" in outcome.err
+
+
+@pytest.mark.parametrize(
+    "argv, path",
+    [
+        ([], ()),
+        (["--version"], ()),
+        (["health"], ("health",)),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--format", "json", "flows", "get", "x"],
+            ("flows", "get"),
+        ),
+        (
+            ["--base=http://127.0.0.1:1", "--debug", "executions", "list", "--limit", "2"],
+            ("executions", "list"),
+        ),
+        (["--bas", "health", "status"], ("status",)),  # a unique prefix takes its value
+        (["--api-key", "k", "run", "f", "--input", "{}"], ("run",)),
+        (["agents", "--help"], ("agents",)),
+        (["nope", "list"], ("nope",)),
+    ],
+)
+def test_the_command_path_is_read_as_argparse_reads_it(
+    argv: List[str], path: Tuple[str, ...]
+) -> None:
+    from ai_spine.cli import _command_path
+
+    assert _command_path(argv) == path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "json", "flows", "get", "f1"],
+        ["--base-url", "http://127.0.0.1:1", "executions", "list", "--status", "failed"],
+        ["run", "f", "--input", "{}", "--wait", "--timeout", "3"],
+        ["serve", "--port", "0", "--with-demo-agents"],
+    ],
+)
+def test_the_parser_built_for_one_command_parses_as_the_full_one(argv: List[str]) -> None:
+    from ai_spine.cli import _parse
+
+    assert vars(_parse(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_a_misread_command_falls_back_to_the_full_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ai_spine import cli
+
+    monkeypatch.setattr(cli, "_command_path", lambda argv: ("demo",))
+    args = cli._parse(["serve", "--port", "0"])
+    assert (args.command, args.port) == ("serve", 0)
