@@ -949,12 +949,12 @@ def _add_api_commands(subparsers: _Commands) -> None:
     flows = _group(subparsers, "flows", "list flows or show one")
     _api_command(flows, "list", _cmd_flows_list, "list the flows")
     get = _api_command(flows, "get", _cmd_flows_get, "show one flow and its nodes")
-    get.add_argument("flow_id", metavar="FLOW_ID")
+    get.add_argument("flow_id", metavar="FLOW_ID", help="the flow's id")
 
     agents = _group(subparsers, "agents", "list, show, register or remove agents")
     _api_command(agents, "list", _cmd_agents_list, "list the registered agents")
     get = _api_command(agents, "get", _cmd_agents_get, "show one agent")
-    get.add_argument("agent_id", metavar="AGENT_ID")
+    get.add_argument("agent_id", metavar="AGENT_ID", help="the agent's id")
     create = _api_command(
         agents,
         "create",
@@ -967,7 +967,7 @@ def _add_api_commands(subparsers: _Commands) -> None:
         "--file", required=True, metavar="PATH", help="the agent's JSON file, or - for stdin"
     )
     delete = _api_command(agents, "delete", _cmd_agents_delete, "remove an agent")
-    delete.add_argument("agent_id", metavar="AGENT_ID")
+    delete.add_argument("agent_id", metavar="AGENT_ID", help="the agent's id")
 
     run = _api_command(
         subparsers,
@@ -980,7 +980,7 @@ def _add_api_commands(subparsers: _Commands) -> None:
         "Exit status 3 if it failed or was cancelled, 4 if the wait timed out, 130 on "
         "Ctrl-C (the execution goes on).",
     )
-    run.add_argument("flow_id", metavar="FLOW_ID")
+    run.add_argument("flow_id", metavar="FLOW_ID", help="the flow to run")
     run.add_argument(
         "--input",
         required=True,
@@ -1014,7 +1014,9 @@ def _add_api_commands(subparsers: _Commands) -> None:
         ("results", _cmd_executions_results, "show an execution and the result of each node"),
     ):
         command = _api_command(executions, name, handler, help_text)
-        command.add_argument("execution_id", type=_execution_id, metavar="EXECUTION_ID")
+        command.add_argument(
+            "execution_id", type=_execution_id, metavar="EXECUTION_ID", help="a UUID"
+        )
     wait = _api_command(
         executions,
         "wait",
@@ -1025,7 +1027,7 @@ def _add_api_commands(subparsers: _Commands) -> None:
         "print it. Exit status 3 if it failed or was cancelled, 4 if the wait timed out, "
         "130 on Ctrl-C (the execution goes on).",
     )
-    wait.add_argument("execution_id", type=_execution_id, metavar="EXECUTION_ID")
+    wait.add_argument("execution_id", type=_execution_id, metavar="EXECUTION_ID", help="a UUID")
     _add_wait_options(wait)
 
 
