@@ -461,3 +461,153 @@ def test_a_reader_that_goes_away_is_no_error_message(demo: LocalAISpine) -> None
     process.stderr.close()
     assert process.wait(timeout=30) == 1
     assert err == b""
+
+
+# --- In-process only: the terminal paths, with the terminal checks patched -------------------
+
+
+@pytest.fixture
+def terminal_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the command line take the captured stderr for a terminal (stdout stays a pipe)."""
+    import sys
+
+    from ai_spine import cli
+
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: stream is sys.stderr)
+    monkeypatch.setattr(cli, "STATUS_LINE_TICK", 0.05)
+    monkeypatch.setattr(cli, "NODE_PROGRESS_REFRESH", 0.2)
+
+
+@pytest.mark.usefixtures("terminal_stderr")
+def test_the_status_line_in_process(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo: LocalAISpine
+) -> None:
+    argv = ["--base-url", demo.url, "run", DEMO_FLOW_ID, "--input", '{"income": 5, "sleep": 0.6}']
+    outcome = run_in_process(capsys, monkeypatch, argv + ["--wait", "--interval", "0.2"])
+    assert outcome.status == 0, outcome
+    assert json.loads(outcome.out)["status"] == "completed"
+    drawn = [part for part in outcome.err.split("\r") if part.startswith("Waiting for")]
+    assert len(drawn) >= 3
+    assert any("/2 nodes done" in part for part in drawn), drawn
+    assert outcome.err.endswith("\r\x1b[K"), "the line is erased at the end"
+
+
+@pytest.mark.usefixtures("terminal_stderr")
+def test_run_without_wait_on_a_terminal_prints_how_to_wait(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo: LocalAISpine
+) -> None:
+    argv = ["--base-url", demo.url, "run", DEMO_FLOW_ID, "--input", "{}"]
+    outcome = run_in_process(capsys, monkeypatch, argv)
+    execution_id = json.loads(outcome.out)["execution_id"]
+    assert outcome.err == "Wait for it with: ai-spine executions wait {}\n".format(execution_id)
+
+
+def test_the_status_line_rides_out_failed_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from ai_spine import cli
+    from ai_spine.exceptions import NetworkError
+
+    class FlakyClient:
+        calls = 0
+
+        def get_execution_results(self, execution_id: str) -> Dict[str, Any]:
+            self.calls += 1
+            if self.calls == 1:
+                raise NetworkError("down")
+            return {"execution": {"status": "running", "flow_id": "f"}, "node_results": [{}]}
+
+        def get_flow(self, flow_id: str) -> Dict[str, Any]:
+            raise NetworkError("down")
+
+    stream = io.StringIO()
+    execution_id = str(uuid.uuid4())
+    client: Any = FlakyClient()
+    line = cli._StatusLine(client, execution_id, None, time.monotonic(), stream)
+    line.seen({"status": "pending"})
+    monkeypatch.setattr(cli, "NODE_PROGRESS_REFRESH", 0.05)
+    monkeypatch.setattr(cli, "STATUS_LINE_TICK", 0.02)
+    try:
+        line.start()
+        deadline = time.monotonic() + 10
+        while "1 nodes done" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        line.stop()
+    text = stream.getvalue()
+    assert "Waiting for {}: pending".format(execution_id[:8]) in text
+    # The first read failed, the flow could not be read: a count without a total.
+    assert "running" in text and "1 nodes done" in text and "1/" not in text
+    assert text.endswith("\r\x1b[K")
+    line.stop()  # a second stop is harmless
+
+
+def test_a_server_that_is_not_healthy_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo: LocalAISpine
+) -> None:
+    from ai_spine import AISpine
+
+    monkeypatch.setattr(AISpine, "health_check", lambda self: {"status": "starting"})
+    outcome = run_in_process(capsys, monkeypatch, ["--base-url", demo.url, "health"])
+    assert json.loads(outcome.out) == {"status": "starting"}
+    assert one_error_line(outcome, 1) == (
+        "ai-spine: error: the server at {} is 'starting', not healthy".format(demo.url)
+    )
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [('"x"', "a string"), ("null", "null"), ("true", "a boolean"), ("3", "a number")],
+)
+def test_input_that_is_not_an_object_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, text: str, kind: str
+) -> None:
+    outcome = run_in_process(capsys, monkeypatch, ["run", "f", "--input", text])
+    assert one_error_line(outcome, 2) == (
+        "ai-spine run: error: --input: expected a JSON object ({...}), got " + kind
+    )
+
+
+def test_more_usage_errors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"name": "caf\xe9"}')
+    cases = [
+        (["run", "f", "--input", "@" + str(latin)], "is not UTF-8 text"),
+        (["run", "f", "--input", "-", "--metadata", "-"], "cannot both read standard input"),
+        (["executions", "list", "--limit", "many"], "must be a whole number of at least 1"),
+        (["serve", "--agent-timeout", "soon"], "must be a number, got 'soon'"),
+        (["health", "--bogus"], "unrecognized arguments: --bogus"),
+    ]
+    for argv, message in cases:
+        assert message in one_error_line(run_in_process(capsys, monkeypatch, argv), 2)
+
+
+def test_results_as_a_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, demo: LocalAISpine
+) -> None:
+    execution_id = start(demo, APPROVED)
+    demo.wait_for_execution(execution_id)
+    argv = ["--base-url", demo.url, "--format", "table", "executions", "results", execution_id]
+    lines = run_in_process(capsys, monkeypatch, argv).out.splitlines()
+    assert lines[0].split() == ["execution_id", execution_id]
+    assert "output_data.credit.decision           approve" in lines
+    header = lines.index("NODE       AGENT              STATUS     TIME_MS  ERROR")
+    assert [line.split()[0] for line in lines[header + 1 :]] == ["sentiment", "credit"]
+
+
+def test_python_dash_m_runs_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+    import sys
+
+    import ai_spine
+
+    monkeypatch.setattr(sys, "argv", ["ai-spine", "--version"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("ai_spine", run_name="__main__", alter_sys=False)
+    assert exited.value.code in (0, None)
+    assert capsys.readouterr().out == "ai-spine {}\n".format(ai_spine.__version__)
