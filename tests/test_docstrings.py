@@ -12,6 +12,7 @@ from ai_spine import AISpine, AsyncAISpine
 
 CORE_MODULES = [
     "ai_spine",
+    "ai_spine._cli_output",
     "ai_spine._objects",
     "ai_spine._async",
     "ai_spine._base",
@@ -21,6 +22,7 @@ CORE_MODULES = [
     "ai_spine._sync",
     "ai_spine._wait",
     "ai_spine.async_client",
+    "ai_spine.cli",
     "ai_spine.client",
     "ai_spine.constants",
     "ai_spine.exceptions",
@@ -31,10 +33,12 @@ CORE_MODULES = [
 # Docstring examples that run as they are (the client's need a live server).
 DOCTEST_MODULES = [
     "ai_spine._batch",
+    "ai_spine._cli_output",
     "ai_spine._objects",
     "ai_spine._operations",
     "ai_spine._protocol",
     "ai_spine._wait",
+    "ai_spine.cli",
     "ai_spine.exceptions",
     "ai_spine.models",
     "ai_spine.retry",

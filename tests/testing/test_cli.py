@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import requests
@@ -165,8 +165,115 @@ def test_demo_takes_the_applicant_from_the_command_line(
     assert "5. Result: DECLINE (credit score 300)" in capsys.readouterr().out
 
 
-def test_demo_reports_a_failed_execution(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--income", "-5"]) == 1
-    out = capsys.readouterr().out
-    assert "The demo failed: ExecutionError: Execution " in out
-    assert "Client error '422 Unprocessable" in out  # 'Entity', or 'Content' on 3.13+
+def test_demo_refuses_a_bad_applicant_before_starting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--income", "-5"])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "ai-spine demo: error: argument --income: must be 0 or more, got '-5' "
+        "(see 'ai-spine demo --help')\n"
+    )
+
+
+def test_demo_reports_a_failed_execution_on_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_spine.testing import _agents
+
+    # Every demo agent fails: the execution fails at its first node.
+    monkeypatch.setattr(_agents, "run_agent", lambda name, path, payload: (500, {"detail": "x"}))
+    assert main(["demo"]) == 3
+    captured = capsys.readouterr()
+    assert "5. Result" not in captured.out
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err
+    assert lines[0].startswith("ai-spine: error: demo failed: Execution ")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--port", "99999"], "argument --port: must be a port number from 0 to 65535"),
+        (["--port", "-1"], "argument --port: must be a port number from 0 to 65535"),
+        (["--port", "http"], "argument --port: must be a port number from 0 to 65535"),
+        (["--agent-timeout", "-5"], "argument --agent-timeout: must be a positive number"),
+        (["--agent-timeout", "0"], "argument --agent-timeout: must be a positive number"),
+        (["--agent-timeout", "nan"], "argument --agent-timeout: must be a number"),
+        (["--api-key", "a b"], "argument --api-key: the API key must be a non-empty string"),
+        (["--api-key", ""], "argument --api-key: the API key must be a non-empty string"),
+    ],
+)
+def test_serve_says_what_is_wrong_with_an_option(
+    capsys: pytest.CaptureFixture[str], argv: List[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve"] + argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("ai-spine serve: error: " + message), err
+    assert "a b" not in err, "the key is never echoed"
+
+
+def test_python_dash_m_ai_spine_is_the_command_line() -> None:
+    from ._cli_support import run_subprocess
+
+    outcome = run_subprocess(["--version"])
+    assert (outcome.status, outcome.out) == (0, "ai-spine {}\n".format(ai_spine.__version__))
+    outcome = run_subprocess(["serve", "--port", "99999"])
+    assert outcome.status == 2 and "Traceback" not in outcome.err
+    assert "argument --port: must be a port number" in outcome.err
+
+
+@pytest.mark.parametrize(
+    "argv, path",
+    [
+        ([], ()),
+        (["--version"], ()),
+        (["health"], ("health",)),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--format", "json", "flows", "get", "x"],
+            ("flows", "get"),
+        ),
+        (
+            ["--base=http://127.0.0.1:1", "--debug", "executions", "list", "--limit", "2"],
+            ("executions", "list"),
+        ),
+        (["--bas", "health", "status"], ("status",)),  # a unique prefix takes its value
+        (["--api-key", "k", "run", "f", "--input", "{}"], ("run",)),
+        (["agents", "--help"], ("agents",)),
+        (["nope", "list"], ("nope",)),
+    ],
+)
+def test_the_command_path_is_read_as_argparse_reads_it(
+    argv: List[str], path: Tuple[str, ...]
+) -> None:
+    from ai_spine.cli import _command_path
+
+    assert _command_path(argv) == path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "json", "flows", "get", "f1"],
+        ["--base-url", "http://127.0.0.1:1", "executions", "list", "--status", "failed"],
+        ["run", "f", "--input", "{}", "--wait", "--timeout", "3"],
+        ["serve", "--port", "0", "--with-demo-agents"],
+    ],
+)
+def test_the_parser_built_for_one_command_parses_as_the_full_one(argv: List[str]) -> None:
+    from ai_spine.cli import _parse
+
+    assert vars(_parse(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_a_misread_command_falls_back_to_the_full_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ai_spine import cli
+
+    monkeypatch.setattr(cli, "_command_path", lambda argv: ("demo",))
+    args = cli._parse(["serve", "--port", "0"])
+    assert (args.command, args.port) == ("serve", 0)

@@ -1,0 +1,129 @@
+"""Start-up time of the ``ai-spine`` command line, side by side with ``python -c pass``.
+
+Issue 10 asks that commands which do not call the API start fast: ``ai-spine --version`` and
+``ai-spine --help`` should cost at most about twice an empty interpreter. This prints, for
+each command, the median wall time of fresh processes and its ratio to ``python -c pass``
+measured the same way, so the figure is independent of how fast this machine is. It also
+lists any module of the HTTP stack the command imported (there should be none).
+
+It runs ``python -m ai_spine`` (the same program as the ``ai-spine`` script) with the
+``ai_spine`` the given interpreter imports from a neutral working directory, unless
+``--source`` puts a source tree first on ``PYTHONPATH``. Byte code is cached in a temporary
+directory and warmed up first, as an installed package has its ``.pyc`` files (so a
+``PYTHONDONTWRITEBYTECODE`` environment does not count compiling as start-up). Stdlib only,
+Python 3.7+ (the byte-code cache directory needs 3.8; on 3.7 the usual ``__pycache__`` is
+used). Informational: no threshold, exit status 0 unless a command fails to run.
+
+Usage::
+
+    python benchmarks/cli_startup.py [--runs 20] [--python PATH] [--source DIR]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Sequence
+
+DEFAULT_RUNS = 20
+COMMANDS = (
+    ["--version"],
+    ["--help"],
+    ["run", "--help"],
+    ["executions", "get", "not-a-uuid"],
+)
+HEAVY = ("requests", "urllib3", "ai_spine.client", "aiohttp")
+
+
+def _env(source: str, cache: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = cache
+    if source:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [source] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        )
+    return env
+
+
+def median_seconds(argv: Sequence[str], runs: int, env: Dict[str, str], cwd: str) -> float:
+    """Median wall time of ``runs`` fresh processes running ``argv`` (after one warm-up)."""
+    times: List[float] = []
+    for index in range(runs + 1):
+        began = time.perf_counter()
+        subprocess.run(
+            list(argv),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            check=False,
+        )
+        if index:  # the first run writes the byte code
+            times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def heavy_imports(argv: Sequence[str], env: Dict[str, str], cwd: str) -> List[str]:
+    """The modules of :data:`HEAVY` that ``argv`` imports (from ``-X importtime``)."""
+    done = subprocess.run(
+        [argv[0], "-X", "importtime"] + list(argv[1:]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        universal_newlines=True,
+        check=False,
+    )
+    found = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            found.add(line.rsplit("|", 1)[1].strip())
+    return [name for name in HEAVY if name in found]
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Measure and print the table. Returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="processes per command")
+    parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
+    parser.add_argument("--source", default="", help="a source tree to put on PYTHONPATH")
+    args = parser.parse_args(list(argv) or None)
+    source = os.path.abspath(args.source) if args.source else ""
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as cwd:
+        env = _env(source, cache)
+        version = subprocess.run(
+            [args.python, "-m", "ai_spine", "--version"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            universal_newlines=True,
+            check=False,
+        )
+        if version.returncode != 0:
+            print("cannot run ai_spine:", version.stderr.strip(), file=sys.stderr)
+            return 2
+        base = median_seconds([args.python, "-c", "pass"], args.runs, env, cwd)
+        print(
+            "{} with {}; median of {} runs".format(version.stdout.strip(), args.python, args.runs)
+        )
+        print("{:<40} {:>9} {:>7}  {}".format("command", "ms", "ratio", "HTTP stack imported"))
+        print("{:<40} {:>9.1f} {:>7.2f}  {}".format("python -c pass", base * 1000, 1.0, "-"))
+        for command in COMMANDS:
+            full = [args.python, "-m", "ai_spine"] + list(command)
+            seconds = median_seconds(full, args.runs, env, cwd)
+            heavy = ", ".join(heavy_imports(full, env, cwd)) or "none"
+            print(
+                "{:<40} {:>9.1f} {:>7.2f}  {}".format(
+                    "ai-spine " + " ".join(command), seconds * 1000, seconds / base, heavy
+                )
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
