@@ -6,7 +6,7 @@ Example:
 
 import sys
 
-from .cli import main
+from ai_spine.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

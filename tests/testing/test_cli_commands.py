@@ -7,6 +7,7 @@ status line) are in ``test_cli_terminal.py``.
 """
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional
@@ -607,7 +608,10 @@ def test_python_dash_m_runs_main(
     import ai_spine
 
     monkeypatch.setattr(sys, "argv", ["ai-spine", "--version"])
+    # run_path, not run_module: pytest's assertion-rewriting import hook (it imports the SDK's
+    # pytest plugin) cannot hand runpy the code of ai_spine.__main__ on some Pythons.
+    main = os.path.join(os.path.dirname(ai_spine.__file__), "__main__.py")
     with pytest.raises(SystemExit) as exited:
-        runpy.run_module("ai_spine", run_name="__main__", alter_sys=False)
+        runpy.run_path(main, run_name="__main__")
     assert exited.value.code in (0, None)
     assert capsys.readouterr().out == "ai-spine {}\n".format(ai_spine.__version__)
