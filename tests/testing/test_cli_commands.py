@@ -607,6 +607,13 @@ def test_python_dash_m_runs_main(
     import ai_spine
 
     monkeypatch.setattr(sys, "argv", ["ai-spine", "--version"])
+    # Against an installed wheel, pytest marks the plugin's distribution (all of ai_spine) for
+    # assertion rewriting, and its import hook has no get_code(), which runpy needs: run the
+    # module as `python -m` would, without that hook. (The test passed only when an earlier
+    # test had already imported ai_spine.__main__.)
+    hooks = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
+    monkeypatch.setattr(sys, "meta_path", hooks)
+    monkeypatch.delitem(sys.modules, "ai_spine.__main__", raising=False)
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("ai_spine", run_name="__main__", alter_sys=False)
     assert exited.value.code in (0, None)
