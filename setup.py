@@ -59,6 +59,11 @@ def license_metadata() -> Tuple[Dict[str, str], List[str]]:
 
 LICENSE_KEYWORDS, LICENSE_CLASSIFIERS = license_metadata()
 
+# The project has no public repository or hosted documentation yet: the URLs below are the
+# ones that exist. Add "Source", "Issues" and "Documentation" when those do.
+API_URL = "https://ai-spine-api-production.up.railway.app"
+PYPI_URL = "https://pypi.org/project/ai-spine-sdk/"
+
 setup(
     name="ai-spine-sdk",
     version=read_version(),
@@ -66,6 +71,12 @@ setup(
     long_description=read_long_description(),
     long_description_content_type="text/markdown",
     author="AI Spine",
+    url=API_URL,
+    project_urls={
+        "Homepage": API_URL,
+        "Documentation": PYPI_URL,  # the README; the guides are in docs/ of the sdist
+        "Changelog": PYPI_URL + "#history",
+    },
     **LICENSE_KEYWORDS,
     packages=find_packages(include=["ai_spine", "ai_spine.*"]),
     package_data={"ai_spine": ["py.typed"]},
@@ -91,6 +102,9 @@ setup(
     keywords=["ai-spine", "sdk", "agents", "flows", "api-client"],
     classifiers=[
         "Development Status :: 5 - Production/Stable",
+        "Environment :: Console",
+        "Framework :: AsyncIO",
+        "Framework :: Pytest",
         "Intended Audience :: Developers",
         "Operating System :: OS Independent",
         "Programming Language :: Python",

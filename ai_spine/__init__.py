@@ -3,7 +3,7 @@
 Example:
     >>> from ai_spine import AISpine
     >>> client = AISpine()  # AI_SPINE_API_KEY and AI_SPINE_BASE_URL are read if set
-    >>> execution = client.execute_and_wait("credit_analysis", {"income": 50000})
+    >>> execution = client.execute_and_wait("demo_credit_check", {"income": 50000})
     >>> execution["output_data"]
 
 For asyncio, :class:`AsyncAISpine` has the same methods as coroutines (install the

@@ -29,7 +29,7 @@ into one of the classes above.
 
 import builtins
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Type, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type, cast
 
 from requests.structures import CaseInsensitiveDict
 
@@ -107,9 +107,13 @@ class AISpineError(Exception):
         )
 
     def __repr__(self) -> str:
-        return "{}({!r}, status_code={!r})".format(
-            type(self).__name__, self.message, self.status_code
-        )
+        fields = "".join(", {}={!r}".format(name, value) for name, value in self._repr_fields())
+        return "{}({!r}{})".format(type(self).__name__, self.message, fields)
+
+    def _repr_fields(self) -> List[Tuple[str, Any]]:
+        # What a reader of a log or a traceback needs first: the status code always (None
+        # says no response came), then what the subclasses add.
+        return [("status_code", self.status_code)]
 
 
 class AuthenticationError(AISpineError):
@@ -233,6 +237,13 @@ class TimeoutError(AISpineError, builtins.TimeoutError):
         self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
         self.execution_id = execution_id
 
+    def _repr_fields(self) -> List[Tuple[str, Any]]:
+        fields = super()._repr_fields()
+        if self.execution_id is not None:
+            status = self.execution.get("status") if isinstance(self.execution, Mapping) else None
+            fields += [("execution_id", self.execution_id), ("status", status)]
+        return fields
+
 
 class ExecutionError(AISpineError):
     """The execution ended ``failed`` or ``cancelled``, or the server refused to start it.
@@ -259,6 +270,12 @@ class ExecutionError(AISpineError):
         self.status = status
         # Typed for callers; the dict is kept as the server sent it, unknown fields included.
         self.execution: Optional["Execution"] = cast(Optional["Execution"], execution)
+
+    def _repr_fields(self) -> List[Tuple[str, Any]]:
+        fields = super()._repr_fields()
+        if self.execution_id is not None or self.status is not None:
+            fields += [("execution_id", self.execution_id), ("status", self.status)]
+        return fields
 
 
 class BatchError(AISpineError):

@@ -220,6 +220,25 @@ def test_errors_without_a_response_print_just_the_message() -> None:
     assert (failed.execution_id, failed.status, failed.execution) == ("e", "failed", {"a": 1})
 
 
+def test_reprs_show_the_status_code_and_the_execution() -> None:
+    assert repr(NotFoundError("gone", status_code=404)) == "NotFoundError('gone', status_code=404)"
+    failed = ExecutionError("Execution e failed: boom", execution_id="e", status="failed")
+    assert repr(failed) == (
+        "ExecutionError('Execution e failed: boom', status_code=None, execution_id='e', "
+        "status='failed')"
+    )
+    refused = ExecutionError("refused", status_code=200, execution_id="e", status="failed")
+    assert "status_code=200, execution_id='e', status='failed'" in repr(refused)
+    late = TimeoutError("late", execution_id="e", execution={"status": "running"})
+    assert repr(late) == (
+        "TimeoutError('late', status_code=None, execution_id='e', status='running')"
+    )
+    assert repr(TimeoutError("read timed out")) == (
+        "TimeoutError('read timed out', status_code=None)"
+    )
+    assert repr(TimeoutError("late", execution_id="e")).endswith("execution_id='e', status=None)")
+
+
 def test_redirects_are_errors_that_name_the_target() -> None:
     error = error_from_response(
         307, None, {"Location": "https://h.example/api/v1/flows/execute"}, "POST", URL
