@@ -14,6 +14,7 @@ that opened the connections, the session drops them and opens its own.
 """
 
 import http.client
+import os
 import re
 import socket
 import threading
@@ -96,9 +97,14 @@ class SyncTransport(TransportBase):
                 )
             )
         self._sessions = _Sessions(session, settings if settings.session is None else None)
-        # Sent with every request, even on our own session: requests lets REQUESTS_CA_BUNDLE
-        # and HTTPS_PROXY override a session's verify and proxies, never a request's.
-        self._options = _explicit_options(settings)
+        # Sent with every request. With a user's session, what the client was given: requests
+        # lets REQUESTS_CA_BUNDLE and HTTPS_PROXY override a session's verify and proxies,
+        # never a request's. With our own, everything, the environment read here once: that
+        # session does not read it again on each call (see _new_session).
+        if settings.session is None:
+            self._options = _own_options(settings)
+        else:
+            self._options = _explicit_options(settings)
 
     @property
     def _session(self) -> requests.Session:
@@ -289,6 +295,9 @@ class _Adapter(HTTPAdapter):
 
 def _new_session(settings: Settings) -> requests.Session:
     session = requests.Session()
+    # requests otherwise scans os.environ for proxies and a CA bundle on every call (about a
+    # third of a call's time, more in a large environment). _own_options reads it once.
+    session.trust_env = False
     # urllib3 retries nothing (Retry(0, read=False)): the Exchange loop is the one retrier,
     # for this session and for a user's own alike.
     adapter = _Adapter(pool_maxsize=settings.max_connections)
@@ -299,6 +308,29 @@ def _new_session(settings: Settings) -> requests.Session:
     if settings.proxies:
         session.proxies.update(settings.proxies)
     return session
+
+
+def _own_options(settings: Settings) -> Dict[str, Any]:
+    """What requests' environment scan would give each call of our own session, read once.
+
+    The same rules as ``Session.merge_environment_settings``: the client's proxies first, then
+    the environment's for the base URL unless ``NO_PROXY`` bypasses it; the client's
+    ``verify``, or else ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``. (``.netrc``, the other
+    thing the scan reads, is never used: see ``_no_auth``.)
+    """
+    proxies: Dict[str, str] = dict(settings.proxies or {})
+    environ = requests.utils.get_environ_proxies(
+        settings.base_url, no_proxy=proxies.get("no_proxy")
+    )
+    for scheme, proxy in environ.items():
+        proxies.setdefault(scheme, proxy)
+    verify: Any = settings.verify
+    if verify is True:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    options: Dict[str, Any] = {"verify": verify, "proxies": proxies}
+    if settings.cert is not None:
+        options["cert"] = settings.cert
+    return options
 
 
 def _explicit_options(settings: Settings) -> Dict[str, Any]:
