@@ -15,7 +15,6 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 from . import _operations as ops
 from ._base import ClientBase
 from ._batch import (
-    DEFAULT_MAX_WORKERS,
     Batch,
     BatchCallback,
     BatchExecutor,
@@ -25,7 +24,12 @@ from ._batch import (
 )
 from ._async import AsyncTransport
 from ._wait import Wait, check_wait_arguments, time_left
-from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from .constants import (
+    DEFAULT_MAX_WORKERS,
+    DEFAULT_MESSAGES_LIMIT,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+)
 from .exceptions import AISpineError
 from .models import (
     Agent,

@@ -56,6 +56,8 @@ are not: a retried execute would run the flow twice, and a retried update bumps 
 # --- Waiting for executions -------------------------------------------------------------------
 DEFAULT_WAIT_TIMEOUT = 300.0
 DEFAULT_POLL_INTERVAL = 2.0
+DEFAULT_MAX_WORKERS = 5
+"""Executions of one ``execute_batch`` in flight at once, by default."""
 EARLY_POLLS: Tuple[float, ...] = (0.35, 0.55)
 """Seconds after a wait starts at which it polls (after the poll at once): most executions
 are short, and these notice a 0.3 s or a 0.5 s execution within about 50 ms."""
