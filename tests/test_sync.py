@@ -34,6 +34,7 @@ from urllib3.exceptions import (
 )
 
 from ai_spine import (
+    AISpineError,
     NetworkError,
     RateLimitError,
     ServerError,
@@ -1099,3 +1100,38 @@ def test_a_user_session_still_reads_the_environment_itself(
         transport.send(ops.health_check())
         assert session.trust_env
     assert mock.calls[0].request.req_kwargs["proxies"]["https"] == "http://env-proxy.example:1"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        call("GET", "/api/v1/flows", params={"limit": 3, "tags": ["a", "b"], "skip": None}),
+        call("POST", "/api/v1/agents", body={"name": "caf\u00e9", "n": [1, 2.5, None]}),
+        call("POST", "/api/v1/executions/x/cancel"),
+        call("DELETE", "/api/v1/agents/a"),
+    ],
+)
+def test_the_own_session_s_direct_path_sends_what_session_request_sends(
+    make: Callable[..., SyncTransport], operation: "Operation[Answer]"
+) -> None:
+    # Our own session skips Session.request (issue 11); a user's session still goes through
+    # it. Both must put the same request on the wire.
+    from ai_spine.testing import LocalAISpine
+
+    with LocalAISpine() as server, requests.Session() as session:
+        for transport in (
+            make(base_url=server.url, api_key="sk-1", max_retries=0),
+            make(base_url=server.url, api_key="sk-1", max_retries=0, session=session),
+        ):
+            try:
+                transport.send(operation)
+            except AISpineError:
+                pass  # what the server answered does not matter here, what it got does
+        own, users = server.requests[-2:]
+    assert (own.method, own.path, own.query, own.body) == (
+        users.method,
+        users.path,
+        users.query,
+        users.body,
+    )
+    assert own.headers == users.headers
