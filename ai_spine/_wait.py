@@ -15,6 +15,7 @@ first such failure; fail at once on what will not (a host name that does not res
 4xx, an answer that is not an execution).
 """
 
+import math
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from . import _operations
@@ -228,19 +229,26 @@ class Wait:
 def pause_after(elapsed: float, interval: float) -> float:
     """The pause before the next poll, ``elapsed`` seconds into a wait. Pure.
 
-    Polls land at 0.35 s and 0.55 s, then every 0.85 s, then (past about 28 s) every 3% of
-    the time waited; ``interval`` caps every pause.
+    Polls land at 0.35 s and 0.55 s, then every 0.85 s on a grid from there (a poll that took
+    a while is followed by a shorter pause), then (past about 28 s) every 3% of the time
+    waited; ``interval`` caps every pause.
 
     Example:
-        >>> [round(pause_after(t, 2.0), 2) for t in (0.0, 0.35, 0.55, 10.0, 60.0, 600.0)]
-        [0.35, 0.2, 0.85, 0.85, 1.8, 2.0]
+        >>> [round(pause_after(t, 2.0), 2) for t in (0.0, 0.35, 0.55, 1.45, 60.0, 600.0)]
+        [0.35, 0.2, 0.85, 0.8, 1.8, 2.0]
         >>> pause_after(0.0, 0.1)
         0.1
     """
+    if interval <= EARLY_POLLS[0]:
+        return interval  # the caller asked for polls closer than even the early ones
     for at in EARLY_POLLS:
         if at > elapsed + _SAME_POLL:
             return min(at - elapsed, interval)
-    return min(max(STEADY_POLL_PAUSE, elapsed * POLL_PAUSE_GROWTH), interval)
+    if elapsed * POLL_PAUSE_GROWTH > STEADY_POLL_PAUSE:
+        return min(elapsed * POLL_PAUSE_GROWTH, interval)
+    # On a grid from the last early poll, so that the time each poll takes does not add up.
+    last, step = EARLY_POLLS[-1], min(STEADY_POLL_PAUSE, interval)
+    return last + (math.floor((elapsed + _SAME_POLL - last) / step) + 1) * step - elapsed
 
 
 def time_left(start: float, timeout: float, now: float) -> float:

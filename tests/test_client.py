@@ -390,7 +390,8 @@ def test_wait_rides_out_transient_failures(
     mock.get(EXECUTION_URL, json=execution("completed"))
     assert client.wait_for_execution(EID, interval=1)["status"] == "completed"
     assert len(mock.calls) == 5  # one request per poll: no hidden retries inside a poll
-    assert sleeps == pytest.approx([0.35, 0.2, 5.0, 0.85])
+    # After the Retry-After (5 s from 0.55 s), the next poll is the grid's, at 5.65 s.
+    assert sleeps == pytest.approx([0.35, 0.2, 5.0, 0.1])
 
 
 def test_wait_times_out_with_the_last_poll_error_attached(

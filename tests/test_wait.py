@@ -131,7 +131,8 @@ def test_polls_at_once_then_early_then_steadily_up_to_the_interval() -> None:
 
 
 def test_the_pause_grows_with_the_time_waited_up_to_the_interval() -> None:
-    assert pause_after(10.0, 2.0) == 0.85
+    assert pause_after(10.0, 2.0) == pytest.approx(0.75)  # due at 0.55 + 12 x 0.85
+    assert pause_after(10.75, 2.0) == pytest.approx(0.85)
     assert pause_after(40.0, 2.0) == pytest.approx(1.2)  # 3% of the time waited
     assert pause_after(100.0, 2.0) == 2.0
     assert pause_after(3600.0, 10.0) == 10.0
@@ -139,7 +140,7 @@ def test_the_pause_grows_with_the_time_waited_up_to_the_interval() -> None:
 
 def test_a_poll_made_a_hair_early_is_still_the_one_due() -> None:
     # Sleeps round: a poll at 0.5499999 s is the one due at 0.55 s, not a reason to poll again.
-    assert pause_after(0.35 + 0.2 - 1e-9, 2.0) == 0.85
+    assert pause_after(0.35 + 0.2 - 1e-9, 2.0) == pytest.approx(0.85)
 
 
 def test_an_interval_shorter_than_the_first_pause_is_the_pause() -> None:
@@ -166,7 +167,7 @@ def test_never_sleeps_past_the_deadline() -> None:
     assert step.sleep == 0.35
     step = wait.answered(execution("running"), 2.9)
     assert step.done is False
-    assert step.sleep == pytest.approx(0.1)  # 0.85 was due; only 0.1 s is left
+    assert step.sleep == pytest.approx(0.1)  # 0.2 was due (at 3.1 s); only 0.1 s is left
 
 
 def test_the_full_schedule_ends_exactly_at_the_deadline_with_a_timeout() -> None:
@@ -305,7 +306,7 @@ def test_a_rate_limit_s_retry_after_is_honoured_but_never_past_the_deadline() ->
     limited = RateLimitError("slow down", status_code=429, retry_after=7.0)
     assert wait.failed(limited, 0.0).sleep == 7.0
     short = RateLimitError("slow down", status_code=429, retry_after=0.1)
-    assert wait.failed(short, 7.0).sleep == 0.85  # the schedule's pause is longer
+    assert wait.failed(short, 7.0).sleep == pytest.approx(0.35)  # the schedule's is longer
     assert wait.failed(limited, 57.0).sleep == pytest.approx(3.0)
 
 
@@ -423,3 +424,9 @@ def test_the_timeout_error_is_built_once_per_step() -> None:
         except TimeoutError as error:
             errors.append(error)
     assert errors[0] is errors[1]
+
+
+def test_steady_polls_keep_to_their_grid_whatever_each_poll_takes() -> None:
+    # A poll answered 0.3 s after it was due is followed by a shorter pause, so polls do not
+    # drift later and later.
+    assert pause_after(0.55 + 0.85 + 0.3, 2.0) == pytest.approx(0.55)
