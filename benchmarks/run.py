@@ -86,11 +86,20 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
         w = imp["wall"]
         rows.append(
             (
-                "import + first use, ms over import requests",
+                "import + first use after import requests, ms (requests beside)",
+                w["in_process_added_ms"],
+                w["in_process_requests_ms"],
+                "<= 3 ms",
+                w["in_process_added_ms"] <= 3,
+            )
+        )
+        rows.append(
+            (
+                "same, fresh process wall time minus import requests', ms",
                 w["added_ms"],
                 w["requests_ms"],
-                "<= 3 ms",
-                w["added_ms"] <= 3,
+                "(noisier)",
+                None,
             )
         )
     cli = results.get("cli_startup")
