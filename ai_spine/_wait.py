@@ -104,9 +104,11 @@ class Wait:
         http_timeout: The client's ``(connect, read)`` timeout; polls use at most this.
         now: The clock's reading (``time.monotonic()``) at the start.
         log: The client's log, for the warning at the first failed poll.
-        just_started: The execution was started a moment ago (its start answered
-            ``pending``), so the poll at once is skipped: :attr:`first_sleep` says how long
-            to sleep before the first poll.
+        started: When the caller started the execution (the clock's reading as it sent the
+            ``execute``), if it did: the start answered ``pending``, so the poll at once is
+            skipped (:attr:`first_sleep` says how long to sleep before the first poll) and
+            the schedule counts from then, when the execution began, not from when the
+            start's answer arrived.
 
     Raises:
         ValidationError: If an argument is invalid.
@@ -131,7 +133,7 @@ class Wait:
         http_timeout: Tuple[float, float],
         now: float,
         log: Optional[Log] = None,
-        just_started: bool = False,
+        started: Optional[float] = None,
     ) -> None:
         self.execution_id = validate_execution_id(execution_id)
         check_wait_arguments(timeout, interval, on_progress)
@@ -139,10 +141,12 @@ class Wait:
         self.timeout = timeout
         self.interval = interval
         self.http_timeout = http_timeout
-        self.start = now
+        self.start = now if started is None else min(started, now)
         self.deadline = now + timeout
-        self.first_sleep = min(pause_after(0.0, interval), timeout) if just_started else 0.0
+        self.first_sleep = 0.0
         """Seconds to sleep before the first poll."""
+        if started is not None:
+            self.first_sleep = min(pause_after(now - self.start, interval), timeout)
         self.last: Optional[Execution] = None
         self.last_error: Optional[AISpineError] = None
         self.log = log or Log(verbose=False)

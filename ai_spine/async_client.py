@@ -226,7 +226,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             >>> done = await client.wait_for_execution(started["execution_id"], timeout=60,
             ...                                  on_progress=lambda e: print(e["status"]))
         """
-        return await self._wait(execution_id, timeout, interval, on_progress, False)
+        return await self._wait(execution_id, timeout, interval, on_progress, None)
 
     async def _wait(
         self,
@@ -234,7 +234,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         timeout: float,
         interval: float,
         on_progress: Optional[ProgressCallback],
-        just_started: bool,
+        started: Optional[float],
     ) -> Execution:
         wait = Wait(
             execution_id,
@@ -244,7 +244,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             self.timeout,
             time.monotonic(),
             self._transport.log,
-            just_started,
+            started=started,
         )
         if wait.first_sleep:
             await asyncio.sleep(wait.first_sleep)
@@ -310,7 +310,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             ops.execute_flow(flow_id, input_data, metadata, priority, user_id), total=timeout
         )
         left = time_left(start, timeout, time.monotonic())
-        return await self._wait(started["execution_id"], left, interval, on_progress, True)
+        return await self._wait(started["execution_id"], left, interval, on_progress, start)
 
     async def execute_batch(
         self,

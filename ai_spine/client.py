@@ -219,7 +219,7 @@ class AISpine(ClientBase[SyncTransport]):
             >>> done = client.wait_for_execution(started["execution_id"], timeout=60,
             ...                                  on_progress=lambda e: print(e["status"]))
         """
-        return self._wait(execution_id, timeout, interval, on_progress, False)
+        return self._wait(execution_id, timeout, interval, on_progress, None)
 
     def _wait(
         self,
@@ -227,7 +227,7 @@ class AISpine(ClientBase[SyncTransport]):
         timeout: float,
         interval: float,
         on_progress: Optional[ProgressCallback],
-        just_started: bool,
+        started: Optional[float],
     ) -> Execution:
         wait = Wait(
             execution_id,
@@ -237,7 +237,7 @@ class AISpine(ClientBase[SyncTransport]):
             self.timeout,
             time.monotonic(),
             self._transport.log,
-            just_started,
+            started=started,
         )
         if wait.first_sleep:
             time.sleep(wait.first_sleep)
@@ -301,7 +301,7 @@ class AISpine(ClientBase[SyncTransport]):
             ops.execute_flow(flow_id, input_data, metadata, priority, user_id), total=timeout
         )
         left = time_left(start, timeout, time.monotonic())
-        return self._wait(started["execution_id"], left, interval, on_progress, True)
+        return self._wait(started["execution_id"], left, interval, on_progress, start)
 
     def execute_batch(
         self,

@@ -155,10 +155,17 @@ def test_an_odd_interval_caps_every_pause() -> None:
 
 def test_a_wait_for_an_execution_just_started_skips_the_poll_at_once() -> None:
     # The start answered "pending" a moment ago: a poll now would only see "running".
-    wait = Wait(EXECUTION_ID, 10, 2, None, (5.0, 5.0), 0.0, None, True)
+    wait = Wait(EXECUTION_ID, 10, 2, None, (5.0, 5.0), 0.0, None, started=0.0)
     assert wait.first_sleep == 0.35
     assert make_wait().first_sleep == 0.0
-    assert Wait(EXECUTION_ID, 0.1, 2, None, (5.0, 5.0), 0.0, None, True).first_sleep == 0.1
+    assert Wait(EXECUTION_ID, 0.1, 2, None, (5.0, 5.0), 0.0, started=0.0).first_sleep == 0.1
+
+
+def test_the_schedule_counts_from_when_the_execution_was_started() -> None:
+    # The start's answer took 0.05 s: the first poll is 0.35 s after the execution began.
+    wait = Wait(EXECUTION_ID, 10, 2, None, (5.0, 5.0), 100.05, started=100.0)
+    assert wait.first_sleep == pytest.approx(0.3)
+    assert wait.deadline == pytest.approx(110.05)  # the time left is the caller's to give
 
 
 def test_never_sleeps_past_the_deadline() -> None:
