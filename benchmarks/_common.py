@@ -8,6 +8,16 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SLEEP_FLOW_ID = "bench_sleep"
+SLEEP_FLOW = {
+    "flow_id": SLEEP_FLOW_ID,
+    "name": "Sleep",
+    "description": "One demo echo node; {'sleep': s} makes it answer after s seconds",
+    "nodes": [{"id": "a", "agent_id": "demo_echo", "type": "input"}],
+    "entry_point": "a",
+    "exit_points": ["a"],
+}
+"""The cheapest execution there is, lasting as long as its input's ``sleep`` (0 by default)."""
 BASELINE = "ai-spine-sdk==2.3.1"
 PEERS = (BASELINE, "httpx")
 

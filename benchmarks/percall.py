@@ -23,22 +23,13 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional
 
-from _common import peer_env, peer_python, source_env, table, write_json
+from _common import SLEEP_FLOW, SLEEP_FLOW_ID, peer_env, peer_python, source_env, table, write_json
 
 from ai_spine import AISpine
 from ai_spine.testing import LocalAISpine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "_percall_client.py")
-FLOW_ID = "bench_echo"
-ECHO_FLOW = {
-    "flow_id": FLOW_ID,
-    "name": "Echo",
-    "description": "One demo echo node: the cheapest execution to start",
-    "nodes": [{"id": "a", "agent_id": "demo_echo", "type": "input"}],
-    "entry_point": "a",
-    "exit_points": ["a"],
-}
 LOCAL = ("http_client", "urllib3", "requests", "ours")
 PEERS = ("httpx", "sdk231")
 LABELS = {
@@ -78,10 +69,10 @@ def measure(calls: int, rounds: int, pad_env: int, kinds: List[str]) -> Dict[str
     runs: Dict[str, List[Dict[str, Any]]] = {k: [] for k in kinds}
     pythons: Dict[str, str] = {}
     with LocalAISpine(with_demo_agents=True, request_log_size=100) as server:
-        server.add_flow(ECHO_FLOW)
+        server.add_flow(SLEEP_FLOW)
         with AISpine(base_url=server.url) as client:
-            done = client.execute_and_wait(FLOW_ID, {"n": 0}, interval=0.05)
-        ids = [done["execution_id"], FLOW_ID]
+            done = client.execute_and_wait(SLEEP_FLOW_ID, {"n": 0}, interval=0.05)
+        ids = [done["execution_id"], SLEEP_FLOW_ID]
         for round_number in range(rounds):
             shift = round_number % len(kinds)
             for kind in kinds[shift:] + kinds[:shift]:  # each client goes first in turn

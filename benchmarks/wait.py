@@ -18,33 +18,24 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from _common import table, write_json
+from _common import SLEEP_FLOW, SLEEP_FLOW_ID, table, write_json
 
 from ai_spine import AISpine
 from ai_spine.testing import LocalAISpine
 from ai_spine.utils import parse_timestamp
 
-FLOW_ID = "bench_sleep"
-SLEEP_FLOW = {
-    "flow_id": FLOW_ID,
-    "name": "Sleep",
-    "description": "One demo echo node; {'sleep': s} makes it answer after s seconds",
-    "nodes": [{"id": "a", "agent_id": "demo_echo", "type": "input"}],
-    "entry_point": "a",
-    "exit_points": ["a"],
-}
 FIXED_INTERVAL = 2.0
 
 Waiter = Callable[[AISpine, float], Dict[str, Any]]
 
 
 def ours(client: AISpine, seconds: float) -> Dict[str, Any]:
-    return client.execute_and_wait(FLOW_ID, {"sleep": seconds}, timeout=120)
+    return client.execute_and_wait(SLEEP_FLOW_ID, {"sleep": seconds}, timeout=120)
 
 
 def fixed(client: AISpine, seconds: float) -> Dict[str, Any]:
     """The 2.3.1 SDK's loop: poll, return if finished, else sleep 2 s."""
-    execution_id = client.execute_flow(FLOW_ID, {"sleep": seconds})["execution_id"]
+    execution_id = client.execute_flow(SLEEP_FLOW_ID, {"sleep": seconds})["execution_id"]
     while True:
         execution = client.get_execution(execution_id)
         if execution["status"] in ("completed", "failed", "cancelled"):
