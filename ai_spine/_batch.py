@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 _ITEM_FIELDS = ("flow_id", "input_data", "metadata")
-DEFAULT_MAX_WORKERS = 5
 
 
 class BatchItem(NamedTuple):

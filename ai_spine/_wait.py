@@ -6,19 +6,32 @@ to :meth:`Wait.answered` or :meth:`Wait.failed`, and obey the :class:`Step` they
 report progress, then return or raise (:meth:`Step.outcome`), or sleep and poll again. The
 caller passes the clock's reading in, so tests run the whole schedule without sleeping.
 
-The schedule: poll at once, then after 0.25 s, doubling up to ``interval``; never sleep past
-the deadline; ride out what may pass (refused or reset connections, timeouts, 5xx, 429)
-until the deadline, with a warning at the first such failure; fail at once on what will not
-(a host name that does not resolve, TLS, a 4xx, an answer that is not an execution).
+The schedule (:func:`pause_after`): poll at once (unless the execution was started a moment
+ago: the start's answer said ``pending``), then 0.35 s and 0.55 s after the start, then every
+0.85 s; after about half a minute the pause grows with the time waited (3% of it). No pause
+is ever longer than ``interval``, and none goes past the deadline. Ride out what may pass
+(refused or reset connections, timeouts, 5xx, 429) until the deadline, with a warning at the
+first such failure; fail at once on what will not (a host name that does not resolve, TLS, a
+4xx, an answer that is not an execution).
 """
 
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Tuple
 
 from . import _operations
 from ._logging import Log
 from ._operations import Operation
 from ._protocol import Failure
-from .constants import FIRST_POLL_DELAY, MAX_TIMEOUT, STATUS_COMPLETED, TERMINAL_STATUSES
+from .constants import (
+    EARLY_POLLS,
+    MAX_TIMEOUT,
+    POLL_PAUSE_GROWTH,
+    STATUS_COMPLETED,
+    STEADY_POLL_PAUSE,
+    TERMINAL_STATUSES,
+)
 from .exceptions import (
     AISpineError,
     ExecutionError,
@@ -28,12 +41,15 @@ from .exceptions import (
     TimeoutError,
     ValidationError,
 )
-from .models import Execution
 from .utils import validate_execution_id
 
-__all__ = ["Poll", "Step", "Wait", "check_wait_arguments", "time_left"]
+if TYPE_CHECKING:  # pragma: no cover - the TypedDicts cost ~1.3 ms to import
+    from .models import Execution
+
+__all__ = ["Poll", "Step", "Wait", "check_wait_arguments", "pause_after", "time_left"]
 
 _MIN_POLL_TIMEOUT = 0.05  # a poll given less than this cannot even connect
+_SAME_POLL = 0.001  # a poll due this close to now is the one just made (sleeps round)
 _TRANSIENT = (NetworkError, TimeoutError, RateLimitError, ServerError)
 # Network failures that mean a wrong base_url or certificate: polling again cannot help.
 _MISCONFIGURED = (Failure.NAME_RESOLUTION, Failure.TLS)
@@ -88,6 +104,11 @@ class Wait:
         http_timeout: The client's ``(connect, read)`` timeout; polls use at most this.
         now: The clock's reading (``time.monotonic()``) at the start.
         log: The client's log, for the warning at the first failed poll.
+        started: When the caller started the execution (the clock's reading as it sent the
+            ``execute``), if it did: the start answered ``pending``, so the poll at once is
+            skipped (:attr:`first_sleep` says how long to sleep before the first poll) and
+            the schedule counts from then, when the execution began, not from when the
+            start's answer arrived.
 
     Raises:
         ValidationError: If an argument is invalid.
@@ -97,7 +118,7 @@ class Wait:
         >>> wait.poll(0.0).timeout
         (5.0, 5.0)
         >>> step = wait.answered({"status": "running"}, 0.1)
-        >>> step.report["status"], step.done, step.sleep
+        >>> step.report["status"], step.done, round(step.sleep, 2)
         ('running', False, 0.25)
         >>> wait.answered({"status": "completed"}, 0.4).outcome()["status"]
         'completed'
@@ -112,6 +133,7 @@ class Wait:
         http_timeout: Tuple[float, float],
         now: float,
         log: Optional[Log] = None,
+        started: Optional[float] = None,
     ) -> None:
         self.execution_id = validate_execution_id(execution_id)
         check_wait_arguments(timeout, interval, on_progress)
@@ -119,8 +141,12 @@ class Wait:
         self.timeout = timeout
         self.interval = interval
         self.http_timeout = http_timeout
+        self.start = now if started is None else min(started, now)
         self.deadline = now + timeout
-        self.pause = min(FIRST_POLL_DELAY, interval)
+        self.first_sleep = 0.0
+        """Seconds to sleep before the first poll."""
+        if started is not None:
+            self.first_sleep = min(pause_after(now - self.start, interval), timeout)
         self.last: Optional[Execution] = None
         self.last_error: Optional[AISpineError] = None
         self.log = log or Log(verbose=False)
@@ -155,7 +181,7 @@ class Wait:
                 execution=dict(execution),
             )
             return Step(report, True, error=error)
-        return self._next(report, self.pause, now)
+        return self._next(report, pause_after(now - self.start, self.interval), now)
 
     def failed(self, error: AISpineError, now: float) -> Step:
         """Take a failed poll: ride out what may pass, raise what will not.
@@ -179,7 +205,7 @@ class Wait:
                 error,
                 max(0.0, self.deadline - now),
             )
-        wait = self.pause
+        wait = pause_after(now - self.start, self.interval)
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, error.retry_after)
         self.last_error = error
@@ -189,7 +215,6 @@ class Wait:
         remaining = self.deadline - now
         if remaining <= 0:
             return Step(report, True, error=self._timeout_error())
-        self.pause = min(self.pause * 2, self.interval)
         return Step(report, False, min(wait, remaining))
 
     def _timeout_error(self) -> TimeoutError:
@@ -207,6 +232,31 @@ class Wait:
         )
         error.__cause__ = self.last_error
         return error
+
+
+def pause_after(elapsed: float, interval: float) -> float:
+    """The pause before the next poll, ``elapsed`` seconds into a wait. Pure.
+
+    Polls land at 0.35 s and 0.55 s, then every 0.85 s on a grid from there (a poll that took
+    a while is followed by a shorter pause), then (past about 28 s) every 3% of the time
+    waited; ``interval`` caps every pause.
+
+    Example:
+        >>> [round(pause_after(t, 2.0), 2) for t in (0.0, 0.35, 0.55, 1.45, 60.0, 600.0)]
+        [0.35, 0.2, 0.85, 0.8, 1.8, 2.0]
+        >>> pause_after(0.0, 0.1)
+        0.1
+    """
+    if interval <= EARLY_POLLS[0]:
+        return interval  # the caller asked for polls closer than even the early ones
+    for at in EARLY_POLLS:
+        if at > elapsed + _SAME_POLL:
+            return min(at - elapsed, interval)
+    if elapsed * POLL_PAUSE_GROWTH > STEADY_POLL_PAUSE:
+        return min(elapsed * POLL_PAUSE_GROWTH, interval)
+    # On a grid from the last early poll, so that the time each poll takes does not add up.
+    last, step = EARLY_POLLS[-1], min(STEADY_POLL_PAUSE, interval)
+    return last + (math.floor((elapsed + _SAME_POLL - last) / step) + 1) * step - elapsed
 
 
 def time_left(start: float, timeout: float, now: float) -> float:

@@ -15,7 +15,6 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 from . import _operations as ops
 from ._base import ClientBase
 from ._batch import (
-    DEFAULT_MAX_WORKERS,
     Batch,
     BatchCallback,
     BatchExecutor,
@@ -25,7 +24,12 @@ from ._batch import (
 )
 from ._async import AsyncTransport
 from ._wait import Wait, check_wait_arguments, time_left
-from .constants import DEFAULT_MESSAGES_LIMIT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
+from .constants import (
+    DEFAULT_MAX_WORKERS,
+    DEFAULT_MESSAGES_LIMIT,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+)
 from .exceptions import AISpineError
 from .models import (
     Agent,
@@ -194,7 +198,8 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
     ) -> Execution:
         """Poll an execution until it finishes, and return it once ``completed``.
 
-        Polls at once, then after 0.25 s, doubling up to ``interval``. Never sleeps past the
+        Polls at once, then at 0.35 s and 0.55 s, then every 0.85 s, and after about half a
+        minute every 3% of the time waited; ``interval`` caps every pause. Never sleeps past the
         deadline, and each poll's HTTP timeout is bounded by the time left. Transient poll
         failures (network, timeouts, 5xx, 429) are ridden out until the deadline.
 
@@ -221,6 +226,16 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             >>> done = await client.wait_for_execution(started["execution_id"], timeout=60,
             ...                                  on_progress=lambda e: print(e["status"]))
         """
+        return await self._wait(execution_id, timeout, interval, on_progress, None)
+
+    async def _wait(
+        self,
+        execution_id: str,
+        timeout: float,
+        interval: float,
+        on_progress: Optional[ProgressCallback],
+        started: Optional[float],
+    ) -> Execution:
         wait = Wait(
             execution_id,
             timeout,
@@ -229,7 +244,10 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             self.timeout,
             time.monotonic(),
             self._transport.log,
+            started=started,
         )
+        if wait.first_sleep:
+            await asyncio.sleep(wait.first_sleep)
         while True:
             try:
                 execution = await self._poller.send(*wait.poll(time.monotonic()))
@@ -292,9 +310,7 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
             ops.execute_flow(flow_id, input_data, metadata, priority, user_id), total=timeout
         )
         left = time_left(start, timeout, time.monotonic())
-        return await self.wait_for_execution(
-            started["execution_id"], left, interval, on_progress=on_progress
-        )
+        return await self._wait(started["execution_id"], left, interval, on_progress, start)
 
     async def execute_batch(
         self,

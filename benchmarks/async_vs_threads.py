@@ -1,6 +1,9 @@
 """500 concurrent ``get_execution`` calls: one event loop of AsyncAISpine against 16 threads
 sharing one AISpine, side by side against the same local server.
 
+The server runs in its own process (``_server.py``), as a real one would: in this process it
+would take the clients' interpreter lock and measure itself as much as them.
+
 Prints a table (and ``--json`` writes the figures) with the wall time of each, the calls per
 second, the TCP connections the server accepted, and the ratio of throughputs. A benchmark,
 not a test: nothing here fails on time.
@@ -10,17 +13,53 @@ Run: python benchmarks/async_vs_threads.py [--calls 500] [--threads 16] [--round
 
 import argparse
 import asyncio
-import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List
+from typing import IO, Any, Dict, List, Optional
+
+from _common import source_env, table, write_json
 
 from ai_spine import AISpine, AsyncAISpine
-from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def sync_round(server: LocalAISpine, execution_id: str, calls: int, threads: int) -> float:
+class Server:
+    """``_server.py`` in a child process."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            env=source_env(),
+        )
+        self.url, self.execution_id = self._stdout.readline().split()
+
+    @property
+    def _stdout(self) -> "IO[str]":
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    @property
+    def connections_accepted(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.write("accepted\n")
+        self.process.stdin.flush()
+        return int(self._stdout.readline())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+def sync_round(server: Server, execution_id: str, calls: int, threads: int) -> float:
     with AISpine(base_url=server.url, max_connections=threads) as client:
         client.health_check()  # connect outside the timed part, as the async round does
         started = time.perf_counter()
@@ -31,7 +70,7 @@ def sync_round(server: LocalAISpine, execution_id: str, calls: int, threads: int
     return elapsed
 
 
-def async_round(server: LocalAISpine, execution_id: str, calls: int, connections: int) -> float:
+def async_round(server: Server, execution_id: str, calls: int, connections: int) -> float:
     async def fan_out() -> float:
         async with AsyncAISpine(base_url=server.url, max_connections=connections) as client:
             await client.health_check()
@@ -47,11 +86,9 @@ def async_round(server: LocalAISpine, execution_id: str, calls: int, connections
 
 
 def measure(calls: int, threads: int, connections: int, rounds: int) -> Dict[str, Any]:
-    with LocalAISpine(with_demo_agents=True) as server:
-        client = AISpine(base_url=server.url)
-        execution_id = client.execute_and_wait(
-            DEMO_FLOW_ID, {"text": "fine", "income": 50000, "debt": 1000}, interval=0.05
-        )["execution_id"]
+    server = Server()
+    execution_id = server.execution_id
+    try:
         figures: Dict[str, List[float]] = {"async": [], "threads": []}
         accepted: Dict[str, List[int]] = {"async": [], "threads": []}
         for _ in range(rounds):  # interleaved, so both see the same machine
@@ -61,7 +98,9 @@ def measure(calls: int, threads: int, connections: int, rounds: int) -> Dict[str
             before = server.connections_accepted
             figures["async"].append(async_round(server, execution_id, calls, connections))
             accepted["async"].append(server.connections_accepted - before)
-    result: Dict[str, Any] = {"calls": calls, "threads": threads, "connections": connections}
+    finally:
+        server.close()
+    result: Dict[str, Any] = {"calls": calls, "thread_count": threads, "connections": connections}
     for kind in ("async", "threads"):
         median = statistics.median(figures[kind])
         result[kind] = {
@@ -75,33 +114,32 @@ def measure(calls: int, threads: int, connections: int, rounds: int) -> Dict[str
     return result
 
 
-def main() -> None:
+def report(result: Dict[str, Any], rounds: int) -> None:
+    print("{} concurrent get_execution calls, median of {} rounds".format(result["calls"], rounds))
+    rows = []
+    for kind, label in (
+        ("threads", "AISpine, {} threads".format(result["thread_count"])),
+        ("async", "AsyncAISpine, one loop ({} conns)".format(result["connections"])),
+    ):
+        row = result[kind]
+        rows.append([label, row["median_s"], row["calls_per_s"], row["connections_accepted"]])
+    print(table(["", "wall s", "calls/s", "connections"], rows))
+    print(
+        "throughput async / threads: {:.2f}x".format(result["throughput_ratio_async_over_threads"])
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--connections", type=int, default=16, help="async max_connections")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = measure(args.calls, args.threads, args.connections, args.rounds)
-    print("{} concurrent get_execution calls, median of {} rounds".format(args.calls, args.rounds))
-    print("{:<34} {:>10} {:>10} {:>12}".format("", "wall s", "calls/s", "connections"))
-    for kind, label in (
-        ("threads", "AISpine, {} threads".format(args.threads)),
-        ("async", "AsyncAISpine, one loop ({} conns)".format(args.connections)),
-    ):
-        row = result[kind]
-        print(
-            "{:<34} {:>10.3f} {:>10.1f} {:>12}".format(
-                label, row["median_s"], row["calls_per_s"], row["connections_accepted"]
-            )
-        )
-    print(
-        "throughput async / threads: {:.2f}x".format(result["throughput_ratio_async_over_threads"])
-    )
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
+    report(result, args.rounds)
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

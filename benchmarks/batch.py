@@ -21,19 +21,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from _common import SLEEP_FLOW, SLEEP_FLOW_ID
+
 from ai_spine import AISpine, AsyncAISpine, BatchItem
 from ai_spine.testing import LocalAISpine
 from ai_spine.utils import parse_timestamp
 
-FLOW_ID = "bench_sleep"
-SLEEP_FLOW = {
-    "flow_id": FLOW_ID,
-    "name": "Sleep",
-    "description": "One demo echo node; {'sleep': s} makes it answer after s seconds",
-    "nodes": [{"id": "a", "agent_id": "demo_echo", "type": "input"}],
-    "entry_point": "a",
-    "exit_points": ["a"],
-}
 
 Run = Callable[[AISpine, List[BatchItem]], List[str]]
 """Runs the items with a client; returns the execution ids."""
@@ -121,7 +114,7 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
     rng = random.Random(7)
     items = [
         BatchItem(
-            FLOW_ID,
+            SLEEP_FLOW_ID,
             {"n": n, "sleep": max(0.0, args.seconds + rng.uniform(-args.spread, args.spread))},
         )
         for n in range(args.executions)

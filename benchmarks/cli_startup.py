@@ -16,17 +16,18 @@ used). Informational: no threshold, exit status 0 unless a command fails to run.
 
 Usage::
 
-    python benchmarks/cli_startup.py [--runs 20] [--python PATH] [--source DIR]
+    python benchmarks/cli_startup.py [--runs 20] [--python PATH] [--source DIR] [--json FILE]
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 DEFAULT_RUNS = 20
 COMMANDS = (
@@ -91,7 +92,9 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="processes per command")
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
     parser.add_argument("--source", default="", help="a source tree to put on PYTHONPATH")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(list(argv) or None)
+    figures: Dict[str, Any] = {"runs": args.runs, "commands": {}}
     source = os.path.abspath(args.source) if args.source else ""
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as cwd:
         env = _env(source, cache)
@@ -113,15 +116,24 @@ def main(argv: Sequence[str] = ()) -> int:
         )
         print("{:<40} {:>9} {:>7}  {}".format("command", "ms", "ratio", "HTTP stack imported"))
         print("{:<40} {:>9.1f} {:>7.2f}  {}".format("python -c pass", base * 1000, 1.0, "-"))
+        figures["python_c_pass_ms"] = round(base * 1000, 2)
         for command in COMMANDS:
             full = [args.python, "-m", "ai_spine"] + list(command)
             seconds = median_seconds(full, args.runs, env, cwd)
             heavy = ", ".join(heavy_imports(full, env, cwd)) or "none"
+            figures["commands"]["ai-spine " + " ".join(command)] = {
+                "ms": round(seconds * 1000, 2),
+                "ratio": round(seconds / base, 2),
+                "heavy": heavy,
+            }
             print(
                 "{:<40} {:>9.1f} {:>7.2f}  {}".format(
                     "ai-spine " + " ".join(command), seconds * 1000, seconds / base, heavy
                 )
             )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(figures, f, indent=2)
     return 0
 
 

@@ -13,9 +13,16 @@ when used.
 It measures the ``ai_spine`` that the given interpreter imports from a neutral working
 directory, i.e. the installed package (an editable install counts). Stdlib only, Python 3.7+.
 
+Issue 11's figure, printed too: what ``import ai_spine`` and a user's first use of it
+(``from ai_spine import AISpine``) add to the wall time of a fresh interpreter over ``import
+requests`` (target: at most 3 ms), the median of ``--wall-runs`` fresh processes of each,
+interleaved. Byte code is cached in a temporary directory and warmed up first, as an
+installed package has its ``.pyc`` files. ``--source DIR`` measures a source tree instead.
+
 Usage::
 
     python benchmarks/import_time.py [--runs 15] [--budget 1.5] [--python PATH]
+        [--wall-runs 20] [--source DIR] [--json FILE]
 
 Exit status: 0 within budget, 1 over budget or an eager import found, 2 when ``ai_spine`` or
 ``requests`` cannot be imported at all.
@@ -23,11 +30,13 @@ Exit status: 0 within budget, 1 over budget or an eager import found, 2 when ``a
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-from typing import List, Optional, Tuple
+import time
+from typing import Any, Dict, List, Optional, Tuple
 
 DEFAULT_RUNS = 15
 DEFAULT_BUDGET = 1.5
@@ -45,6 +54,10 @@ class ImportFailed(Exception):
     """The module could not be imported in a fresh interpreter."""
 
 
+FIRST_USE = "import ai_spine; from ai_spine import AISpine"
+_ENV: Optional[Dict[str, str]] = None  # set by main(): the byte-code cache, --source
+
+
 def _run(python: str, code: str, cwd: str, importtime: bool) -> "subprocess.CompletedProcess[str]":
     args = [python] + (["-X", "importtime"] if importtime else []) + ["-c", code]
     return subprocess.run(
@@ -53,8 +66,45 @@ def _run(python: str, code: str, cwd: str, importtime: bool) -> "subprocess.Comp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
+        env=_ENV,
         check=False,
     )
+
+
+def wall(python: str, cwd: str, runs: int) -> Dict[str, Any]:
+    """Median wall times (ms) of fresh processes: nothing, ``import requests``, first use."""
+    codes = {"pass": "pass", "requests": "import requests", "first_use": FIRST_USE}
+    for code in codes.values():
+        _run(python, code, cwd, importtime=False)  # warm-up: writes the byte code
+    times: Dict[str, List[float]] = {name: [] for name in codes}
+    for _ in range(runs):
+        for name, code in codes.items():
+            began = time.perf_counter()
+            _run(python, code, cwd, importtime=False)
+            times[name].append((time.perf_counter() - began) * 1000)
+    result = {name + "_ms": round(statistics.median(t), 2) for name, t in times.items()}
+    result["added_ms"] = round(result["first_use_ms"] - result["requests_ms"], 2)
+    # The same figure without the noise of starting processes: in each fresh interpreter,
+    # time `import requests`, then the first use on top of it.
+    split: Dict[str, List[float]] = {"requests": [], "added": []}
+    for _ in range(runs):
+        proc = _run(python, _SPLIT, cwd, importtime=False)
+        if proc.returncode != 0:
+            raise ImportFailed("the timed first use failed:\n" + proc.stderr[-2000:])
+        took_requests, took_sdk = json.loads(proc.stdout.strip().splitlines()[-1])
+        split["requests"].append(took_requests * 1000)
+        split["added"].append(took_sdk * 1000)
+    result["in_process_requests_ms"] = round(statistics.median(split["requests"]), 2)
+    result["in_process_added_ms"] = round(statistics.median(split["added"]), 2)
+    result["runs"] = runs
+    return result
+
+
+_SPLIT = (
+    "import time; t0 = time.perf_counter(); import requests; t1 = time.perf_counter(); "
+    + FIRST_USE
+    + "; t2 = time.perf_counter(); import json; print(json.dumps([t1 - t0, t2 - t1]))"
+)
 
 
 def cumulative_us(stderr: str, module: str) -> Optional[int]:
@@ -128,16 +178,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--budget", type=float, default=DEFAULT_BUDGET, help="max ai_spine/requests ratio"
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
+    parser.add_argument("--wall-runs", type=int, default=20, help="fresh processes per row")
+    parser.add_argument("--source", default="", help="a source tree to put on PYTHONPATH")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
     # A neutral working directory: `python -c` puts the cwd first on sys.path, and the repo
     # root would make the source tree shadow the installed package.
+    global _ENV
     with tempfile.TemporaryDirectory(prefix="ai-spine-import-time-") as cwd:
+        _ENV = dict(os.environ)
+        _ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        if sys.version_info >= (3, 8):
+            _ENV["PYTHONPYCACHEPREFIX"] = os.path.join(cwd, "pycache")
+        if args.source:
+            _ENV["PYTHONPATH"] = os.path.abspath(args.source)
         try:
             eager = eager_modules(args.python, cwd)
             sdk_ms, floor_ms = benchmark(args.python, args.runs, cwd)
+            walls = wall(args.python, cwd, args.wall_runs) if args.wall_runs > 0 else None
         except ImportFailed as exc:
             print("import_time: error: {}".format(exc), file=sys.stderr)
             print(
@@ -151,6 +212,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("import requests : {:8.1f} ms  (median of {} runs)".format(floor_ms, args.runs))
     print("import ai_spine : {:8.1f} ms  (median of {} runs)".format(sdk_ms, args.runs))
     print("ratio ai_spine/requests: {:.2f} (budget {:.2f})".format(ratio, args.budget))
+    if walls is not None:
+        print(
+            "wall, median of {runs} fresh processes: python -c pass {pass_ms:.1f} ms, import "
+            "requests {requests_ms:.1f} ms, `{code}` {first_use_ms:.1f} ms: adds "
+            "{added_ms:.1f} ms over requests".format(code=FIRST_USE, **walls)
+        )
+        print(
+            "in each fresh process, after import requests ({in_process_requests_ms:.1f} ms), "
+            "the first use adds {in_process_added_ms:.1f} ms (median of {runs}; target 3 ms)"
+            "".format(**walls)
+        )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(
+                {
+                    "importtime_ms": {"ai_spine": sdk_ms, "requests": floor_ms},
+                    "ratio": ratio,
+                    "budget": args.budget,
+                    "eager": eager,
+                    "wall": walls,
+                },
+                f,
+                indent=2,
+            )
 
     failed = False
     if eager:

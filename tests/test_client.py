@@ -324,7 +324,7 @@ def test_wait_polls_at_once_then_backs_off_and_reports_each_status_change(
     )
     assert done["output_data"] == {"b": {"ok": True}}
     assert seen == ["pending", "running", "completed"]
-    assert sleeps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert sleeps == pytest.approx([0.35, 0.2, 0.85, 0.85, 0.85, 0.85])
     assert len(mock.calls) == 7
 
 
@@ -359,7 +359,7 @@ def test_wait_gives_up_at_the_deadline_without_sleeping_past_it(
     with pytest.raises(TimeoutError) as caught:
         client.wait_for_execution(EID, timeout=3, interval=1)
     assert sum(sleeps) == pytest.approx(3.0)
-    assert sleeps == [0.25, 0.5, 1.0, 1.0, pytest.approx(0.25)]
+    assert sleeps == pytest.approx([0.35, 0.2, 0.85, 0.85, 0.75])
     assert caught.value.timeout == 3
     assert caught.value.execution == execution("running")
     assert caught.value.execution_id == EID
@@ -376,7 +376,7 @@ def test_each_poll_is_bounded_by_the_time_left_and_not_retried(
     # (connect, read), each capped by the time left (the attempt's deadline is too).
     limits = [call.request.req_kwargs["timeout"] for call in mock.calls]
     assert limits[0] == pytest.approx((1.5, 1.5), abs=0.05)
-    assert limits[1] == pytest.approx((1.25, 1.25), abs=0.05)
+    assert limits[1] == pytest.approx((1.15, 1.15), abs=0.05)  # 0.35 s later
     assert limits[-1] == (0.05, 0.05)  # the last poll still gets a usable moment
 
 
@@ -390,7 +390,8 @@ def test_wait_rides_out_transient_failures(
     mock.get(EXECUTION_URL, json=execution("completed"))
     assert client.wait_for_execution(EID, interval=1)["status"] == "completed"
     assert len(mock.calls) == 5  # one request per poll: no hidden retries inside a poll
-    assert sleeps == [0.25, 0.5, 5.0, 1.0]
+    # After the Retry-After (5 s from 0.55 s), the next poll is the grid's, at 5.65 s.
+    assert sleeps == pytest.approx([0.35, 0.2, 5.0, 0.1])
 
 
 def test_wait_times_out_with_the_last_poll_error_attached(
@@ -445,6 +446,9 @@ def test_execute_and_wait(
     assert done == recorded_body("execution_get_completed")
     assert seen == ["running", "completed"]
     assert sent_json(mock.calls[0])["priority"] == 3
+    # The start answered "pending": the first poll waits for the schedule's first point
+    # instead of asking at once (which would only see "running").
+    assert sleeps == pytest.approx([0.35, 0.2])
 
 
 def test_execute_and_wait_validates_waiting_arguments_before_starting(

@@ -34,6 +34,7 @@ from urllib3.exceptions import (
 )
 
 from ai_spine import (
+    AISpineError,
     NetworkError,
     RateLimitError,
     ServerError,
@@ -1042,3 +1043,95 @@ def test_logs_show_requests_and_retries_but_never_the_key(
     assert "-> 401 in" in text
     assert "sk-very-secret" not in text
     assert "user-very-secret" not in text
+
+
+# --- The environment, read once --------------------------------------------------------------
+
+
+def test_the_own_session_reads_the_environment_once_when_built(
+    mock: responses.RequestsMock,
+    make: Callable[..., SyncTransport],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # requests' per-call scan of os.environ was a third of each call (issue 11): our session
+    # has it off, and the build reads what it would have found.
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.example:1")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(tmp_path / "curl.pem"))
+    mock.get(BASE + "/health", json={})
+    mock.get(BASE + "/health", json={})
+    transport = make()
+    assert transport._session.trust_env is False
+    transport.send(ops.health_check())
+    monkeypatch.setenv("HTTPS_PROXY", "http://later.example:2")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "later.pem"))
+    transport.send(ops.health_check())
+    for call_ in mock.calls:
+        assert call_.request.req_kwargs["proxies"]["https"] == "http://env-proxy.example:1"
+        assert call_.request.req_kwargs["verify"] == str(tmp_path / "curl.pem")
+
+
+def test_no_proxy_in_the_environment_bypasses_the_environment_s_proxy(
+    mock: responses.RequestsMock,
+    make: Callable[..., SyncTransport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.example:1")
+    monkeypatch.setenv("NO_PROXY", "api.example.test")
+    mock.get(BASE + "/health", json={})
+    mock.get(BASE + "/health", json={})
+    make().send(ops.health_check())
+    make(proxies={"https": "http://mine.example:2"}).send(ops.health_check())
+    first, second = (c.request.req_kwargs for c in mock.calls)
+    assert "https" not in first["proxies"]
+    assert first["verify"] is True
+    assert second["proxies"]["https"] == "http://mine.example:2"  # given, so used
+
+
+def test_a_user_session_still_reads_the_environment_itself(
+    mock: responses.RequestsMock,
+    make: Callable[..., SyncTransport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock.get(BASE + "/health", json={})
+    with requests.Session() as session:
+        transport = make(session=session)
+        monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.example:1")
+        transport.send(ops.health_check())
+        assert session.trust_env
+    assert mock.calls[0].request.req_kwargs["proxies"]["https"] == "http://env-proxy.example:1"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        call("GET", "/api/v1/flows", params={"limit": 3, "tags": ["a", "b"], "skip": None}),
+        call("POST", "/api/v1/agents", body={"name": "caf\u00e9", "n": [1, 2.5, None]}),
+        call("POST", "/api/v1/executions/x/cancel"),
+        call("DELETE", "/api/v1/agents/a"),
+    ],
+)
+def test_the_own_session_s_direct_path_sends_what_session_request_sends(
+    make: Callable[..., SyncTransport], operation: "Operation[Answer]"
+) -> None:
+    # Our own session skips Session.request (issue 11); a user's session still goes through
+    # it. Both must put the same request on the wire.
+    from ai_spine.testing import LocalAISpine
+
+    with LocalAISpine() as server, requests.Session() as session:
+        for transport in (
+            make(base_url=server.url, api_key="sk-1", max_retries=0),
+            make(base_url=server.url, api_key="sk-1", max_retries=0, session=session),
+        ):
+            try:
+                transport.send(operation)
+            except AISpineError:
+                pass  # what the server answered does not matter here, what it got does
+        own, users = server.requests[-2:]
+    assert (own.method, own.path, own.query, own.body) == (
+        users.method,
+        users.path,
+        users.query,
+        users.body,
+    )
+    assert own.headers == users.headers

@@ -15,7 +15,7 @@ from ai_spine import (
     TimeoutError,
     ValidationError,
 )
-from ai_spine._wait import Poll, Step, Wait, check_wait_arguments
+from ai_spine._wait import Poll, Step, Wait, check_wait_arguments, pause_after
 from ai_spine.exceptions import AISpineError
 
 EXECUTION_ID = "4ee0c6d2-3e51-4af5-a19c-6117546f9cdc"
@@ -121,11 +121,26 @@ def test_check_wait_arguments_accepts_numbers_and_callables() -> None:
 # --- The schedule ----------------------------------------------------------------------------
 
 
-def test_polls_at_once_then_after_a_quarter_second_doubling_up_to_the_interval() -> None:
+def test_polls_at_once_then_early_then_steadily_up_to_the_interval() -> None:
+    # Polls due at 0, 0.35, 0.55, then every 0.85 s (the old schedule doubled from 0.25 s to
+    # the interval: 0.25, 0.5, 1.0, 2.0, which noticed a 0.3 s execution 0.45 s late).
     wait = make_wait(timeout=100, interval=2.0)
-    steps, _, _ = run(wait, [execution("running")] * 7)
-    assert [s.sleep for s in steps] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+    steps, _, _ = run(wait, [execution("running")] * 6)
+    assert [s.sleep for s in steps] == pytest.approx([0.35, 0.2, 0.85, 0.85, 0.85, 0.85])
     assert not any(s.done for s in steps)
+
+
+def test_the_pause_grows_with_the_time_waited_up_to_the_interval() -> None:
+    assert pause_after(10.0, 2.0) == pytest.approx(0.75)  # due at 0.55 + 12 x 0.85
+    assert pause_after(10.75, 2.0) == pytest.approx(0.85)
+    assert pause_after(40.0, 2.0) == pytest.approx(1.2)  # 3% of the time waited
+    assert pause_after(100.0, 2.0) == 2.0
+    assert pause_after(3600.0, 10.0) == 10.0
+
+
+def test_a_poll_made_a_hair_early_is_still_the_one_due() -> None:
+    # Sleeps round: a poll at 0.5499999 s is the one due at 0.55 s, not a reason to poll again.
+    assert pause_after(0.35 + 0.2 - 1e-9, 2.0) == pytest.approx(0.85)
 
 
 def test_an_interval_shorter_than_the_first_pause_is_the_pause() -> None:
@@ -133,25 +148,40 @@ def test_an_interval_shorter_than_the_first_pause_is_the_pause() -> None:
     assert [s.sleep for s in steps] == [0.1, 0.1, 0.1]
 
 
-def test_an_odd_interval_caps_the_doubling() -> None:
+def test_an_odd_interval_caps_every_pause() -> None:
     steps, _, _ = run(make_wait(interval=0.7), [execution("pending")] * 4)
-    assert [s.sleep for s in steps] == [0.25, 0.5, 0.7, 0.7]
+    assert [s.sleep for s in steps] == pytest.approx([0.35, 0.2, 0.7, 0.7])
+
+
+def test_a_wait_for_an_execution_just_started_skips_the_poll_at_once() -> None:
+    # The start answered "pending" a moment ago: a poll now would only see "running".
+    wait = Wait(EXECUTION_ID, 10, 2, None, (5.0, 5.0), 0.0, None, started=0.0)
+    assert wait.first_sleep == 0.35
+    assert make_wait().first_sleep == 0.0
+    assert Wait(EXECUTION_ID, 0.1, 2, None, (5.0, 5.0), 0.0, started=0.0).first_sleep == 0.1
+
+
+def test_the_schedule_counts_from_when_the_execution_was_started() -> None:
+    # The start's answer took 0.05 s: the first poll is 0.35 s after the execution began.
+    wait = Wait(EXECUTION_ID, 10, 2, None, (5.0, 5.0), 100.05, started=100.0)
+    assert wait.first_sleep == pytest.approx(0.3)
+    assert wait.deadline == pytest.approx(110.05)  # the time left is the caller's to give
 
 
 def test_never_sleeps_past_the_deadline() -> None:
     wait = make_wait(timeout=3.0, interval=2.0, now=0.0)
     step = wait.answered(execution("running"), 0.0)
-    assert step.sleep == 0.25
+    assert step.sleep == 0.35
     step = wait.answered(execution("running"), 2.9)
     assert step.done is False
-    assert step.sleep == pytest.approx(0.1)  # 0.5 was due; only 0.1 s is left
+    assert step.sleep == pytest.approx(0.1)  # 0.2 was due (at 3.1 s); only 0.1 s is left
 
 
 def test_the_full_schedule_ends_exactly_at_the_deadline_with_a_timeout() -> None:
     wait = make_wait(timeout=5.0, interval=2.0, now=100.0)
     steps, reported, end = run(wait, [execution("running")] * 20, now=100.0)
     sleeps = [s.sleep for s in steps if not s.done]
-    assert sleeps == pytest.approx([0.25, 0.5, 1.0, 2.0, 1.25])
+    assert sleeps == pytest.approx([0.35, 0.2, 0.85, 0.85, 0.85, 0.85, 0.85, 0.2])
     assert end == pytest.approx(105.0)
     assert steps[-1].done
     assert len(reported) == 1
@@ -250,7 +280,7 @@ def test_a_terminal_status_already_reported_is_not_reported_again() -> None:
 
 def test_unknown_statuses_keep_the_wait_going() -> None:
     step = make_wait().answered(execution("queued"), 100.0)
-    assert not step.done and step.sleep == 0.25
+    assert not step.done and step.sleep == 0.35
     step = make_wait().answered({}, 100.0)
     assert not step.done and step.report == {}
 
@@ -272,7 +302,7 @@ def test_unknown_statuses_keep_the_wait_going() -> None:
 def test_transient_failures_are_ridden_out_on_the_schedule(error: AISpineError) -> None:
     wait = make_wait(interval=2.0)
     steps, reported, _ = run(wait, [error, error, execution("running"), error, error])
-    assert [s.sleep for s in steps] == [0.25, 0.5, 1.0, 2.0, 2.0]
+    assert [s.sleep for s in steps] == pytest.approx([0.35, 0.2, 0.85, 0.85, 0.85])
     assert not any(s.done for s in steps)
     assert [r["status"] for r in reported] == ["running"]
     assert steps[0].report is None
@@ -283,13 +313,13 @@ def test_a_rate_limit_s_retry_after_is_honoured_but_never_past_the_deadline() ->
     limited = RateLimitError("slow down", status_code=429, retry_after=7.0)
     assert wait.failed(limited, 0.0).sleep == 7.0
     short = RateLimitError("slow down", status_code=429, retry_after=0.1)
-    assert wait.failed(short, 7.0).sleep == 0.5  # the schedule's pause is longer
+    assert wait.failed(short, 7.0).sleep == pytest.approx(0.35)  # the schedule's is longer
     assert wait.failed(limited, 57.0).sleep == pytest.approx(3.0)
 
 
 def test_a_rate_limit_without_retry_after_follows_the_schedule() -> None:
     wait = make_wait()
-    assert wait.failed(RateLimitError("x", status_code=429), 100.0).sleep == 0.25
+    assert wait.failed(RateLimitError("x", status_code=429), 100.0).sleep == 0.35
 
 
 @pytest.mark.parametrize(
@@ -401,3 +431,9 @@ def test_the_timeout_error_is_built_once_per_step() -> None:
         except TimeoutError as error:
             errors.append(error)
     assert errors[0] is errors[1]
+
+
+def test_steady_polls_keep_to_their_grid_whatever_each_poll_takes() -> None:
+    # A poll answered 0.3 s after it was due is followed by a shorter pause, so polls do not
+    # drift later and later.
+    assert pause_after(0.55 + 0.85 + 0.3, 2.0) == pytest.approx(0.55)
