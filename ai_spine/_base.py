@@ -13,10 +13,21 @@ import ipaddress
 import logging
 import os
 import warnings
-from typing import Any, Dict, Generic, Mapping, NamedTuple, Optional, Tuple, TypeVar, Union
+from typing import (
+    Any,
+    Dict,
+    Generic,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
 from urllib.parse import urlsplit
 
 from ._logging import Log
+from ._wait import Wait
 from .constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
@@ -364,6 +375,31 @@ class ClientBase(Generic[TransportT]):
         """Rebuild the client from :meth:`__getstate__`'s configuration, with new connections."""
         self._transport = self._transport_class(Settings(session=None, **state))
         self._poller = self._no_retry_poller()
+
+    def _new_wait(
+        self,
+        execution_id: str,
+        timeout: float,
+        interval: float,
+        on_progress: Any,
+        started: Optional[float],
+        now: float,
+    ) -> Wait:
+        """The state of one wait, for either client's polling loop to drive.
+
+        Raises:
+            ValidationError: If an argument is invalid.
+        """
+        return Wait(
+            execution_id,
+            timeout,
+            interval,
+            on_progress,
+            self.timeout,
+            now,
+            self._transport.log,
+            started=started,
+        )
 
     def _user_token(self, access_token: Optional[str], operation: str) -> str:
         """The token a flow write sends: the call's, else the client's, else the API key."""

@@ -23,7 +23,7 @@ from ._batch import (
     run_batch_async,
 )
 from ._async import AsyncTransport
-from ._wait import Wait, check_wait_arguments, time_left
+from ._wait import check_wait_arguments, time_left
 from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MESSAGES_LIMIT,
@@ -236,15 +236,8 @@ class AsyncAISpine(ClientBase[AsyncTransport]):
         on_progress: Optional[ProgressCallback],
         started: Optional[float],
     ) -> Execution:
-        wait = Wait(
-            execution_id,
-            timeout,
-            interval,
-            on_progress,
-            self.timeout,
-            time.monotonic(),
-            self._transport.log,
-            started=started,
+        wait = self._new_wait(
+            execution_id, timeout, interval, on_progress, started, time.monotonic()
         )
         if wait.first_sleep:
             await asyncio.sleep(wait.first_sleep)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, 
 from . import _operations as ops
 from ._base import ClientBase
 from ._sync import SyncTransport
-from ._wait import Wait, check_wait_arguments, time_left
+from ._wait import check_wait_arguments, time_left
 from .constants import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_MESSAGES_LIMIT,
@@ -229,15 +229,8 @@ class AISpine(ClientBase[SyncTransport]):
         on_progress: Optional[ProgressCallback],
         started: Optional[float],
     ) -> Execution:
-        wait = Wait(
-            execution_id,
-            timeout,
-            interval,
-            on_progress,
-            self.timeout,
-            time.monotonic(),
-            self._transport.log,
-            started=started,
+        wait = self._new_wait(
+            execution_id, timeout, interval, on_progress, started, time.monotonic()
         )
         if wait.first_sleep:
             time.sleep(wait.first_sleep)
