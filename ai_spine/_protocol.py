@@ -8,9 +8,11 @@ how a response becomes an :class:`Answer` or an exception, and what a network fa
 called. Tests drive it with plain values, no socket.
 """
 
+import json
 import sys
 import time
 import zlib
+from urllib.parse import urlencode
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from .__version__ import __version__
@@ -32,6 +34,7 @@ __all__ = [
     "Body",
     "Exchange",
     "Failure",
+    "encode_request",
     "request_headers",
 ]
 
@@ -75,12 +78,45 @@ def request_headers(api_key: Optional[str], bearer: Optional[str] = None) -> Dic
     return headers
 
 
+def encode_request(
+    method: str, params: Optional[Mapping[str, Any]], body: Optional[Mapping[str, Any]]
+) -> Tuple[str, Optional[bytes], Dict[str, str]]:
+    """The query, body and framing headers of a request, as both transports send them.
+
+    The query is what requests makes of ``params`` (None dropped, lists repeated), the body
+    what its ``json=`` makes (UTF-8, never NaN); a bodyless POST, PUT or DELETE says
+    ``Content-Length: 0``, a GET says nothing.
+
+    Returns:
+        ``?query`` (or ""), the body (or None), and its ``Content-Length`` header (or none).
+
+    Example:
+        >>> encode_request("GET", {"limit": 10, "status": None}, None)
+        ('?limit=10', None, {})
+        >>> encode_request("POST", None, {"a": 1})
+        ('', b'{"a": 1}', {'Content-Length': '8'})
+    """
+    framing: Dict[str, str] = {}
+    data: Optional[bytes] = None
+    if body is not None:
+        data = json.dumps(body, allow_nan=False).encode("utf-8")
+        framing["Content-Length"] = str(len(data))
+    elif method not in ("GET", "HEAD"):
+        framing["Content-Length"] = "0"
+    target = ""
+    if params:
+        pairs = [(key, value) for key, value in params.items() if value is not None]
+        if pairs:
+            target = "?" + urlencode(pairs, doseq=True)
+    return target, data, framing
+
+
 class Answer(NamedTuple):
     """A successful (2xx) answer: the decoded body, and what an error about its shape needs."""
 
     body: Any
     status_code: int
-    headers: Dict[str, str]
+    headers: Mapping[str, str]
     method: str
     url: str
 
@@ -255,10 +291,11 @@ class Exchange:
         """
         self.log.debug("%s %s -> %d in %.1f ms", self.method, self.url, status_code, self._ms())
         body = decode_body(content, _header(headers, "content-type"))
-        plain = dict(headers)
         if 200 <= status_code < 300:
-            return Answer(body, status_code, plain, self.method, self.url)
-        raise error_from_response(status_code, body, plain, self.method, self.url)
+            # The headers as the library gave them: an error about the answer's shape copies
+            # them (AISpineError.headers), a good answer never needs to.
+            return Answer(body, status_code, headers, self.method, self.url)
+        raise error_from_response(status_code, body, dict(headers), self.method, self.url)
 
     def _in_time(self, delay: float) -> bool:
         if self.deadline is None or time.monotonic() + delay + _MIN_ATTEMPT < self.deadline:
@@ -356,6 +393,11 @@ class Body:
         except zlib.error as error:
             raise BodyError("the compressed answer is corrupt ({})".format(error)) from None
 
+    @property
+    def complete(self) -> bool:
+        """Whether all of the ``Content-Length`` has been fed (without one: never)."""
+        return self._expected is not None and self.raw_size >= self._expected
+
     def finish(self) -> bytes:
         """The whole decompressed body, once the last chunk was fed.
 
@@ -417,6 +459,11 @@ class BodyError(Exception):
 
 
 def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    # ``name`` is lowercase. The libraries' header mappings are case-insensitive; a plain dict
+    # (a test's, a doctest's) may spell it any way.
+    value: Optional[str] = headers.get(name)
+    if value is not None or not isinstance(headers, dict):
+        return value
     for key, value in headers.items():
         if key.lower() == name:
             return value

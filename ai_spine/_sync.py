@@ -14,26 +14,45 @@ that opened the connections, the session drops them and opens its own.
 """
 
 import http.client
-import json
 import os
 import re
 import socket
 import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
+from requests.utils import select_proxy
+from urllib3.exceptions import (
+    ClosedPoolError,
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ProxyError as Urllib3ProxyError
+from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.poolmanager import PoolManager
+from urllib3.util.timeout import Timeout as Urllib3Timeout
 
 from . import _watchdog
 from ._base import Settings, TransportBase
 from ._operations import Operation
-from ._protocol import Answer, Body, BodyError, Exchange, Failure, request_headers
+from ._protocol import (
+    Answer,
+    Body,
+    BodyError,
+    Exchange,
+    Failure,
+    encode_request,
+    request_headers,
+)
 from .exceptions import AISpineError, ValidationError
 
 __all__ = ["SyncTransport", "classify"]
@@ -42,6 +61,7 @@ T = TypeVar("T")
 
 _URLLIB3_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(host=[^)]*\)): ")
 _CHUNK = 65536
+_REQUESTS_ADAPTERS = "requests.adapters"  # HTTPAdapter.send's module, unless a test patched it
 
 
 class _DeadlinePassed(Exception):
@@ -108,6 +128,12 @@ class SyncTransport(TransportBase):
             self._options = _own_options(settings)
         else:
             self._options = _explicit_options(settings)
+        # For the direct path of our own session (_send_own): the base URL's path, whether a
+        # proxy is in the way, and the adapter's urllib3 pool once looked up.
+        self._prefix = urlsplit(settings.base_url).path
+        self._proxied = bool(
+            self._own and select_proxy(settings.base_url, self._options["proxies"])
+        )
 
     @property
     def _session(self) -> requests.Session:
@@ -117,7 +143,7 @@ class SyncTransport(TransportBase):
     def close(self) -> None:
         """Close the pooled connections, if the session is this transport's own."""
         if self._owner and self.settings.session is None:
-            self._sessions.session.close()
+            self._sessions.close()
 
     def send(
         self,
@@ -153,16 +179,11 @@ class SyncTransport(TransportBase):
             limits, budget = exchange.limits()
             watch = _watchdog.arm(budget)
             _current.deadline = watch
+            raw: Any = None
             try:
                 if self._own:
-                    # Straight to the adapter: what Session.request adds (merging session
-                    # settings, cookies, hooks, redirects) our own session never uses, and
-                    # it cost a quarter of a call.
-                    response = session.get_adapter(url).send(
-                        _prepare(operation.method, url, operation.params, operation.body, headers),
-                        stream=True,
-                        timeout=limits,
-                        **self._options,
+                    status, answer_headers, raw = self._send_own(
+                        session, operation, url, headers, limits
                     )
                 else:
                     response = session.request(
@@ -180,36 +201,114 @@ class SyncTransport(TransportBase):
                         stream=True,  # read by _read: within the size cap and the deadline
                         **self._options,
                     )
-                content = self._read(response, operation.method, url, watch)
+                    status, answer_headers, raw = (
+                        response.status_code,
+                        response.headers,
+                        response.raw,
+                    )
+                content = self._read(raw, answer_headers, operation.method, url, watch)
             except _TRANSPORT_ERRORS as error:
                 failure = classify(error)
                 if watch.expired or isinstance(error, _DeadlinePassed):
                     failure = Failure(Failure.READ_TIMEOUT, "deadline", limit=budget)
                 delay = exchange.failed(failure, error)
             else:
-                delay = exchange.answered(response.status_code, response.headers)
+                delay = exchange.answered(status, answer_headers)
                 if delay is None:
-                    return exchange.result(response.status_code, content, response.headers)
+                    return exchange.result(status, content, answer_headers)
             finally:
                 _current.deadline = None
                 watch.disarm()
             time.sleep(delay)
 
+    def _send_own(
+        self,
+        session: requests.Session,
+        operation: "Operation[Any]",
+        url: str,
+        headers: Dict[str, str],
+        limits: Tuple[float, float],
+    ) -> Tuple[int, Any, Any]:
+        """Send one attempt through our own session: its status, headers and raw body.
+
+        Straight to the adapter's urllib3 pool: what ``Session.request`` and
+        ``HTTPAdapter.send`` add (merging settings, cookies, hooks, redirects, a
+        ``requests.Response``) our own session never uses, and it was half of a call's time
+        on this side of the socket. The wire bytes are the same. Whenever requests' sending
+        was replaced (a mounted adapter, ``responses``, ``requests-mock``) or a proxy is in
+        the way, the attempt goes through the adapter's ``send`` as before.
+        """
+        direct = self._direct_pool(session)
+        target, data, framing = encode_request(operation.method, operation.params, operation.body)
+        wire = dict(headers)
+        wire["Connection"] = "keep-alive"  # what requests' own session sends
+        wire.update(framing)
+        if direct is None:
+            response = session.get_adapter(url).send(
+                _prepare(operation.method, url + target, data, wire),
+                stream=True,
+                timeout=limits,
+                **self._options,
+            )
+            return response.status_code, response.headers, response.raw
+        try:
+            raw = direct[1].urlopen(
+                operation.method,
+                self._prefix + operation.path + target,
+                body=data,
+                headers=wire,
+                retries=direct[2],
+                redirect=False,
+                assert_same_host=False,
+                timeout=Urllib3Timeout(connect=limits[0], read=limits[1]),
+                preload_content=False,
+                decode_content=False,
+            )
+        except (Urllib3Error, OSError) as error:
+            raise _as_requests_error(error)
+        return raw.status, raw.headers, raw
+
+    def _direct_pool(self, session: requests.Session) -> Optional[Tuple[Any, Any, Any]]:
+        """``(session, pool, retries)``: the urllib3 pool of the base URL in ``session``'s
+        adapter and the adapter's ``Retry``; or None when an attempt must go through
+        ``HTTPAdapter.send`` (see :meth:`_send_own`)."""
+        if self._proxied or getattr(HTTPAdapter.send, "__module__", None) != _REQUESTS_ADAPTERS:
+            return None
+        cached = self._sessions.direct
+        # A closed pool (the client was closed; urllib3 1.26 closes the pools it drops) is
+        # made again, and so is the pool of a session made anew in a forked child.
+        if cached is not None and cached[0] is session and cached[1].pool is not None:
+            return cached
+        adapter = session.get_adapter(self.settings.base_url)
+        if type(adapter) is not _Adapter or type(adapter).send is not HTTPAdapter.send:
+            return None
+        base = self.settings.base_url
+        verify, cert = self._options["verify"], self._options.get("cert")
+        get = getattr(adapter, "get_connection_with_tls_context", None)
+        if get is not None:  # requests >= 2.32.2
+            pool = get(_prepare("GET", base, None, {}), verify, proxies={}, cert=cert)
+        else:
+            pool = adapter.get_connection(base, {})
+        adapter.cert_verify(pool, base, verify, cert)  # type: ignore[no-untyped-call]
+        direct = self._sessions.direct = (session, pool, adapter.max_retries)
+        return direct
+
     def _read(
-        self, response: requests.Response, method: str, url: str, watch: _watchdog.Deadline
+        self, raw: Any, headers: Any, method: str, url: str, watch: _watchdog.Deadline
     ) -> bytes:
-        """The whole body, decompressed within the size cap, before the attempt's deadline."""
+        """The whole body of ``raw`` (a urllib3 response), decompressed within the size cap,
+        before the attempt's deadline."""
         try:
             body = Body(
-                response.headers.get("Content-Encoding"),
-                response.headers.get("Content-Length"),
+                headers.get("Content-Encoding"),
+                headers.get("Content-Length"),
                 self.settings.max_response_bytes,
                 method,
                 url,
             )
             while True:
                 try:
-                    chunk = response.raw.read(_CHUNK, decode_content=False)
+                    chunk = raw.read(_CHUNK, decode_content=False)
                 except (ProtocolError, http.client.HTTPException) as error:
                     # An answer came (its status and headers did): its body is unreadable.
                     raise BodyError(_root_reason(_causes(error))) from error
@@ -220,10 +319,19 @@ class SyncTransport(TransportBase):
                 if not chunk:
                     return body.finish()
                 body.feed(chunk)
+                if body.complete:
+                    # All its Content-Length read: the connection is back in its pool, and
+                    # one more read would only find the end.
+                    return body.finish()
         except BodyError as error:
             raise requests.exceptions.ContentDecodingError(str(error)) from None
         finally:
-            response.close()
+            # As requests' Response.close: a connection whose answer was not read to its end
+            # is closed, then handed back to its pool (which opens a new one when needed).
+            raw.close()
+            release = getattr(raw, "release_conn", None)
+            if release is not None:
+                release()
 
 
 class _Sessions:
@@ -236,12 +344,23 @@ class _Sessions:
     a user's session has its adapters' pools cleared.
     """
 
-    _inherited: List[requests.Session] = []
+    _inherited: List[Any] = []
 
     def __init__(self, session: requests.Session, own: Optional[Settings]) -> None:
         self.session = session
         self._own = own
         self._forks = _watchdog.forks()
+        self.direct: Optional[Tuple[requests.Session, Any, Any]] = None
+        """For the direct path: the session, its adapter's pool of the base URL and the
+        adapter's urllib3 ``Retry``, once looked up."""
+
+    def close(self) -> None:
+        """Close our own session, and the pool of the direct path: urllib3 2 forgets its
+        pools when cleared without closing them."""
+        self.session.close()
+        direct, self.direct = self.direct, None
+        if direct is not None:
+            direct[1].close()
 
     def get(self) -> requests.Session:
         if self._forks != _watchdog.forks():
@@ -253,8 +372,9 @@ class _Sessions:
 
     def _reopen(self) -> None:
         if self._own is not None:
-            _Sessions._inherited.append(self.session)
+            _Sessions._inherited.append((self.session, self.direct))
             self.session = _new_session(self._own)
+            self.direct = None
         else:
             for adapter in self.session.adapters.values():
                 adapter.close()  # the session stays usable: pools are made again on demand
@@ -361,40 +481,48 @@ def _explicit_options(settings: Settings) -> Dict[str, Any]:
 
 
 def _prepare(
-    method: str,
-    url: str,
-    params: Optional[Dict[str, Any]],
-    body: Optional[Dict[str, Any]],
-    headers: Dict[str, str],
+    method: str, url: str, data: Optional[bytes], headers: Dict[str, str]
 ) -> requests.PreparedRequest:
-    """The request ``Session.request`` would prepare for our own session, built directly.
-
-    The same bytes on the wire: the session's default ``Connection`` header, the query
-    encoded as requests encodes ``params``, the body as its ``json=`` encodes it (no NaN),
-    and a ``Content-Length`` (``0`` for a bodyless POST, none for a GET). Never a cookie nor
-    ``.netrc`` credentials: our own session has none to send.
-    """
+    """A ``requests.PreparedRequest`` of what ``encode_request`` made, for
+    ``HTTPAdapter.send``."""
     request = requests.PreparedRequest()
     request.method = method
-    query = _encode_params(params) if params else ""
-    request.url = url + "?" + query if query else url
-    prepared = CaseInsensitiveDict(headers)
-    prepared.setdefault("Connection", "keep-alive")
-    if body is not None:
-        data = json.dumps(body, allow_nan=False).encode("utf-8")
-        request.body = data
-        prepared["Content-Length"] = str(len(data))
-    elif method not in ("GET", "HEAD"):
-        prepared["Content-Length"] = "0"
-    request.headers = prepared
+    request.url = url
+    request.body = data
+    request.headers = CaseInsensitiveDict(headers)
     return request
-
-
-_encode_params = requests.models.RequestEncodingMixin._encode_params  # type: ignore[attr-defined]
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
+
+
+def _as_requests_error(error: Exception) -> Exception:
+    """What ``HTTPAdapter.send`` raises for what ``urlopen`` raised: the direct path's errors
+    are requests' as before (the chained cause a caller sees, and what :func:`classify`
+    reads)."""
+    if isinstance(error, (ProtocolError, OSError)):
+        return requests.exceptions.ConnectionError(error)
+    if isinstance(error, MaxRetryError):
+        reason = error.reason
+        if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
+            return requests.exceptions.ConnectTimeout(error)
+        if isinstance(reason, ResponseError):
+            return requests.exceptions.RetryError(error)
+        if isinstance(reason, Urllib3ProxyError):
+            return requests.exceptions.ProxyError(error)
+        if isinstance(reason, Urllib3SSLError):
+            return requests.exceptions.SSLError(error)
+        return requests.exceptions.ConnectionError(error)
+    if isinstance(error, ClosedPoolError):
+        return requests.exceptions.ConnectionError(error)
+    if isinstance(error, Urllib3ProxyError):
+        return requests.exceptions.ProxyError(error)
+    if isinstance(error, Urllib3SSLError):
+        return requests.exceptions.SSLError(error)
+    if isinstance(error, ReadTimeoutError):
+        return requests.exceptions.ReadTimeout(error)
+    return error
 
 
 def classify(error: BaseException) -> Failure:

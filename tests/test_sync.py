@@ -179,7 +179,10 @@ def test_the_answer_carries_status_headers_and_the_request(
         BASE + "/x",
     )
     assert answer.headers["X-Request-Id"] == "r1"
-    assert type(answer.headers) is dict
+    # Kept as the library gave them (no copy for a good answer); an error about the answer's
+    # shape copies them into its own case-insensitive headers.
+    assert answer.headers["x-request-id"] == "r1"
+    assert ops.unexpected(answer, "a list").headers["X-REQUEST-ID"] == "r1"
 
 
 def test_empty_success_bodies_are_none(
@@ -1106,6 +1109,7 @@ def test_a_user_session_still_reads_the_environment_itself(
     "operation",
     [
         call("GET", "/api/v1/flows", params={"limit": 3, "tags": ["a", "b"], "skip": None}),
+        call("GET", "/api/v1/flows", params={"q": "caf\u00e9 & co/1+1", "skip": None}),
         call("POST", "/api/v1/agents", body={"name": "caf\u00e9", "n": [1, 2.5, None]}),
         call("POST", "/api/v1/executions/x/cancel"),
         call("DELETE", "/api/v1/agents/a"),
@@ -1114,24 +1118,101 @@ def test_a_user_session_still_reads_the_environment_itself(
 def test_the_own_session_s_direct_path_sends_what_session_request_sends(
     make: Callable[..., SyncTransport], operation: "Operation[Answer]"
 ) -> None:
-    # Our own session skips Session.request (issue 11); a user's session still goes through
-    # it. Both must put the same request on the wire.
+    # Our own session goes straight to its adapter's urllib3 pool (issue 11); when requests'
+    # sending is replaced it goes through HTTPAdapter.send; a user's session goes through
+    # Session.request. All three must put the same request on the wire.
     from ai_spine.testing import LocalAISpine
 
     with LocalAISpine() as server, requests.Session() as session:
+        through_send = make(base_url=server.url, api_key="sk-1", max_retries=0)
+        through_send._session.mount("http://", _PlainAdapter())
         for transport in (
             make(base_url=server.url, api_key="sk-1", max_retries=0),
+            through_send,
             make(base_url=server.url, api_key="sk-1", max_retries=0, session=session),
         ):
             try:
                 transport.send(operation)
             except AISpineError:
                 pass  # what the server answered does not matter here, what it got does
-        own, users = server.requests[-2:]
-    assert (own.method, own.path, own.query, own.body) == (
-        users.method,
-        users.path,
-        users.query,
-        users.body,
-    )
-    assert own.headers == users.headers
+        direct, sent, users = server.requests[-3:]
+    for other in (sent, users):
+        assert (direct.method, direct.path, direct.query, direct.body) == (
+            other.method,
+            other.path,
+            other.query,
+            other.body,
+        )
+        assert direct.headers == other.headers
+
+
+class _PlainAdapter(requests.adapters.HTTPAdapter):
+    """An adapter of the user's own: the SDK must send through its ``send``."""
+
+
+def test_the_own_session_skips_requests_unless_its_sending_was_replaced(
+    make: Callable[..., SyncTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_spine.testing import LocalAISpine
+
+    built: List[int] = []
+    build_response = requests.adapters.HTTPAdapter.build_response
+
+    def counting(self: Any, *args: Any) -> Any:
+        built.append(1)
+        return build_response(self, *args)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "build_response", counting)
+    with LocalAISpine() as server:
+        transport = make(base_url=server.url)
+        assert transport.send(ops.health_check())["status"] == "healthy"
+        assert built == []  # urllib3 directly: no requests.Response was made
+        with responses.RequestsMock() as mock:  # replaces HTTPAdapter.send: honoured
+            mock.get(server.url + "/health", json={"status": "mocked"})
+            assert transport.send(ops.health_check()) == {"status": "mocked"}
+        transport._session.mount("http://", _PlainAdapter())  # a mounted adapter: honoured
+        assert transport.send(ops.health_check())["status"] == "healthy"
+        assert built == [1]
+        assert len(server.requests) == 2
+
+
+def test_the_direct_path_reuses_one_connection_and_reopens_after_close(
+    make: Callable[..., SyncTransport],
+) -> None:
+    from ai_spine.testing import LocalAISpine
+
+    with LocalAISpine() as server:
+        transport = make(base_url=server.url)
+        for _ in range(5):
+            transport.send(ops.health_check())
+        assert server.connections_accepted == 1
+        direct = transport._sessions.direct
+        assert direct is not None
+        transport.close()  # the pool is closed: the next call makes it anew, as requests does
+        assert direct[1].pool is None  # its idle connection closed (urllib3 2 would leave it)
+        assert transport.send(ops.health_check())["status"] == "healthy"
+        assert server.connections_accepted == 2
+
+
+def test_a_proxy_is_never_bypassed_by_the_direct_path(
+    make: Callable[..., SyncTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_spine.testing import LocalAISpine
+
+    dead_proxy = "http://127.0.0.1:{}".format(_closed_port())
+    with LocalAISpine() as server:
+        given = make(base_url=server.url, max_retries=0, proxies={"http": dead_proxy})
+        with pytest.raises(NetworkError):
+            given.send(ops.health_check())
+        monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+        from_environment = make(base_url=server.url, max_retries=0)
+        with pytest.raises(NetworkError):
+            from_environment.send(ops.health_check())
+        assert server.requests == []  # neither went around its proxy
+
+
+def test_the_direct_path_sends_an_idna_host(make: Callable[..., SyncTransport]) -> None:
+    transport = make(base_url="http://b\u00fccher.example:8080")
+    direct = transport._direct_pool(transport._session)
+    assert direct is not None
+    assert (direct[1].host, direct[1].port) == ("xn--bcher-kva.example", 8080)
