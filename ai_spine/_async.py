@@ -23,7 +23,15 @@ from urllib.parse import urlsplit
 from . import _watchdog
 from ._base import Settings, TransportBase
 from ._operations import Operation
-from ._protocol import Answer, Body, BodyError, Exchange, Failure, request_headers
+from ._protocol import (
+    Answer,
+    Body,
+    BodyError,
+    Exchange,
+    Failure,
+    encode_request,
+    request_headers,
+)
 from .constants import ASYNC_EXTRA, CA_BUNDLE_ENV
 from .exceptions import AISpineError, ValidationError
 
@@ -94,7 +102,14 @@ class _Pool:
         # trust_env=False: ~/.netrc credentials are never sent; proxies come from
         # proxy_for(), which reads the environment as requests does.
         # auto_decompress=False: Body decompresses, within the size cap.
-        session = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=False)
+        # DummyCookieJar: the API sets no cookie, and the sync client's own session sends
+        # none; not keeping them also saves a cookie lookup on every request.
+        session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         self.finalizer = weakref.finalize(self, _close_abandoned, session)
         return session
 
@@ -160,6 +175,7 @@ class AsyncTransport(TransportBase):
         super().__init__(settings)
         self._pool = _Pool(settings)
         self._options = _request_options(settings)
+        self._last_timeout: Optional[Tuple[Any, Any]] = None
 
     async def close(self) -> None:
         """Close the pooled connections, if the session is this transport's own."""
@@ -195,18 +211,19 @@ class AsyncTransport(TransportBase):
         url = self.settings.base_url + operation.path
         exchange = Exchange(self.policy, operation.method, url, timeout, total, self.log)
         headers = request_headers(self.settings.api_key, operation.token)
+        target, data, framing = encode_request(operation.method, operation.params, operation.body)
+        headers.update(framing)
         # A session of the user's may decompress answers itself; Body then sees plain bytes.
         decoded = self.settings.session is not None and getattr(session, "auto_decompress", True)
         delay: Optional[float]
         while True:
-            (connect, read), budget = exchange.limits()
-            limits = aiohttp.ClientTimeout(total=budget, sock_connect=connect, sock_read=read)
+            attempt, budget = exchange.limits()
+            limits = self._client_timeout(attempt, budget)
             try:
                 async with session.request(
                     operation.method,
-                    url,
-                    params=operation.params,
-                    json=operation.body,
+                    url + target,
+                    data=data,
                     headers=headers,
                     timeout=limits,
                     allow_redirects=False,  # never replay a request elsewhere (see _sync)
@@ -248,6 +265,21 @@ class AsyncTransport(TransportBase):
             if not chunk:
                 return body.finish()
             body.feed(chunk)
+            if body.complete:  # all its Content-Length: one more read would only find the end
+                return body.finish()
+
+    def _client_timeout(self, limits: Tuple[float, float], budget: float) -> Any:
+        """aiohttp's timeout for an attempt; the last one is kept, since most calls of a
+        client have the same."""
+        key = (limits, budget)
+        last = self._last_timeout
+        if last is None or last[0] != key:
+            connect, read = limits
+            last = self._last_timeout = (
+                key,
+                aiohttp.ClientTimeout(total=budget, sock_connect=connect, sock_read=read),
+            )
+        return last[1]
 
 
 def _request_options(settings: Settings) -> Dict[str, Any]:
