@@ -11,6 +11,8 @@ second live loop, starts afresh when the first loop has ended, and closes an aba
 session when the client is garbage-collected, so aiohttp never reports it unclosed.
 """
 
+from __future__ import annotations
+
 import asyncio
 import os
 import socket

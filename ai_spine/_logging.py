@@ -9,6 +9,8 @@ stderr; when the application has handlers, it stays silent, so no line is printe
 Headers, keys and bodies are never logged.
 """
 
+from __future__ import annotations
+
 import logging
 import sys
 from typing import Any

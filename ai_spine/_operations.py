@@ -90,7 +90,7 @@ if TYPE_CHECKING:  # pragma: no cover - the TypedDicts cost ~1.3 ms to import
         UserProfile,
     )
 
-_UNKNOWN_FLOW = re.compile(r"^Flow '.*' not found$", re.DOTALL)
+_UNKNOWN_FLOW = r"(?s)^Flow '.*' not found$"
 _FLOW_REQUIRED_FIELDS = ("flow_id", "name", "description", "nodes", "entry_point")
 
 
@@ -603,7 +603,7 @@ def _check_started(answer: Answer, flow_id: str) -> Any:
     if execution_id != NIL_UUID and started.get("status") != STATUS_FAILED:
         return started
     reason = str(started.get("error") or "the server refused to start the execution")
-    if _UNKNOWN_FLOW.match(reason):
+    if re.match(_UNKNOWN_FLOW, reason):
         raise NotFoundError(
             "{}. list_flows() shows the flows that exist.".format(reason), **answer.error_context()
         )

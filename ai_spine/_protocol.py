@@ -8,12 +8,14 @@ how a response becomes an :class:`Answer` or an exception, and what a network fa
 called. Tests drive it with plain values, no socket.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import time
 import zlib
 from urllib.parse import urlencode
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .__version__ import __version__
 from ._logging import Log
@@ -111,14 +113,31 @@ def encode_request(
     return target, data, framing
 
 
-class Answer(NamedTuple):
+class Answer:
     """A successful (2xx) answer: the decoded body, and what an error about its shape needs."""
 
-    body: Any
-    status_code: int
-    headers: Mapping[str, str]
-    method: str
-    url: str
+    __slots__ = ("body", "status_code", "headers", "method", "url")
+
+    def __init__(
+        self, body: Any, status_code: int, headers: Mapping[str, str], method: str, url: str
+    ) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.headers = headers
+        self.method = method
+        self.url = url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Answer):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable fields: not hashable
+
+    def __repr__(self) -> str:
+        return "Answer({} {} -> {}: {!r})".format(
+            self.method, self.url, self.status_code, self.body
+        )
 
     def error_context(self) -> Dict[str, Any]:
         """The keyword arguments that give an :class:`AISpineError` this answer's details."""

@@ -13,6 +13,8 @@ cut off when the deadline passes, not only when one read stalls. In a process fo
 that opened the connections, the session drops them and opens its own.
 """
 
+from __future__ import annotations
+
 import http.client
 import os
 import re
@@ -59,7 +61,7 @@ __all__ = ["SyncTransport", "classify"]
 
 T = TypeVar("T")
 
-_URLLIB3_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\(host=[^)]*\)): ")
+_URLLIB3_PREFIX = r"^(?:<[^>]*>|\w+\(host=[^)]*\)): "
 _CHUNK = 65536
 _REQUESTS_ADAPTERS = "requests.adapters"  # HTTPAdapter.send's module, unless a test patched it
 
@@ -587,5 +589,5 @@ def _root_reason(causes: List[BaseException]) -> str:
         return str(innermost.strerror)
     # urllib3 prefixes its messages with the connection or pool: "<... object at 0x...>: "
     # (urllib3 1.x), "HTTPConnection(host='h', port=1): " (2.x).
-    text = _URLLIB3_PREFIX.sub("", str(innermost), count=1)
+    text = re.sub(_URLLIB3_PREFIX, "", str(innermost), count=1)
     return text or type(innermost).__name__

@@ -18,7 +18,7 @@ first such failure; fail at once on what will not (a host name that does not res
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Tuple
 
 from . import _operations
 from ._logging import Log
@@ -55,17 +55,30 @@ _TRANSIENT = (NetworkError, TimeoutError, RateLimitError, ServerError)
 _MISCONFIGURED = (Failure.NAME_RESOLUTION, Failure.TLS)
 
 
-class Poll(NamedTuple):
-    """The next request of a wait: send ``operation`` with these limits."""
+class Poll:
+    """The next request of a wait: send ``operation`` with these limits (``*poll`` gives
+    ``send``'s arguments).
 
-    operation: "Operation[Execution]"
-    timeout: Tuple[float, float]
-    """``(connect, read)``, each capped by the time left."""
-    total: float
-    """Seconds for the whole request, so that a poll cannot outlive the deadline."""
+    Attributes:
+        operation: The ``get_execution`` to send.
+        timeout: ``(connect, read)``, each capped by the time left.
+        total: Seconds for the whole request, so that a poll cannot outlive the deadline.
+    """
+
+    __slots__ = ("operation", "timeout", "total")
+
+    def __init__(
+        self, operation: Operation[Execution], timeout: Tuple[float, float], total: float
+    ) -> None:
+        self.operation = operation
+        self.timeout = timeout
+        self.total = total
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.operation, self.timeout, self.total))
 
 
-class Step(NamedTuple):
+class Step:
     """What to do after a poll.
 
     Attributes:
@@ -74,11 +87,21 @@ class Step(NamedTuple):
         sleep: Otherwise, the seconds to sleep before the next poll.
     """
 
-    report: Optional[Execution]
-    done: bool
-    sleep: float = 0.0
-    execution: Optional[Execution] = None
-    error: Optional[AISpineError] = None
+    __slots__ = ("report", "done", "sleep", "execution", "error")
+
+    def __init__(
+        self,
+        report: Optional[Execution],
+        done: bool,
+        sleep: float = 0.0,
+        execution: Optional[Execution] = None,
+        error: Optional[AISpineError] = None,
+    ) -> None:
+        self.report = report
+        self.done = done
+        self.sleep = sleep
+        self.execution = execution
+        self.error = error
 
     def outcome(self) -> Execution:
         """The completed execution; or raise why the wait ended without one.

@@ -13,6 +13,8 @@ watchdog (threads do not survive a fork, and a lock held at that moment would ne
 released), and :func:`forks` tells the transports to stop using the parent's connections.
 """
 
+from __future__ import annotations
+
 import heapq
 import os
 import socket

@@ -27,6 +27,8 @@ Errors built from a response carry ``status_code``, ``body`` (parsed JSON, or te
 into one of the classes above.
 """
 
+from __future__ import annotations
+
 import builtins
 import re
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type, cast
@@ -323,10 +325,10 @@ _HINTS: Dict[Type[AISpineError], str] = {
 }
 
 # Some handlers wrap their own HTTPException in a 500: {"detail": "400: Failed to create flow"}.
-_WRAPPED_STATUS = re.compile(r"^([1-5]\d\d): ?(.*)$", re.DOTALL)
+_WRAPPED_STATUS = r"(?s)^([1-5]\d\d): ?(.*)$"
 # Agent create reads its body by key: a missing field surfaces as 500 {"detail": "'name'"}.
-_MISSING_KEY = re.compile(r"^'([A-Za-z_][A-Za-z0-9_]*)'$")
-_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_MISSING_KEY = r"^'([A-Za-z_][A-Za-z0-9_]*)'$"
+_HTML_TITLE = r"(?is)<title[^>]*>(.*?)</title>"
 _MAX_TEXT = 300
 
 
@@ -362,11 +364,11 @@ def error_from_response(
         cls = ServerError
     if status_code >= 500 and isinstance(detail, str):
         # The server's quirks: client mistakes reported as 500.
-        wrapped = _WRAPPED_STATUS.match(detail)
+        wrapped = re.match(_WRAPPED_STATUS, detail)
         if wrapped and int(wrapped.group(1)) < 500:
             cls = _STATUS_CLASSES.get(int(wrapped.group(1)), ValidationError)
             detail = wrapped.group(2)
-        elif _MISSING_KEY.match(detail):
+        elif re.match(_MISSING_KEY, detail):
             cls = ValidationError
             detail = "Missing required field {}".format(detail)
         elif "validation error for" in detail:
@@ -456,7 +458,7 @@ def _describe_text(status_code: int, text: str) -> str:
     stripped = text.strip()
     if stripped[:1] == "<":
         # A proxy (Railway) error page: its title says more than its markup.
-        title = _HTML_TITLE.search(stripped)
+        title = re.search(_HTML_TITLE, stripped)
         what = " ({})".format(title.group(1).strip()) if title else ""
         return "The server answered HTTP {} with an HTML page{}, likely from a proxy".format(
             status_code, what

@@ -1,6 +1,7 @@
 """The retry policy's decisions, without any I/O."""
 
-import dataclasses
+import copy
+import pickle
 import random
 
 import pytest
@@ -72,10 +73,18 @@ def test_delay_prefers_retry_after_and_caps_it() -> None:
 
 def test_policy_is_an_immutable_value() -> None:
     policy = RetryPolicy(max_retries=2)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError, match=r"immutable: use policy.replace\(max_retries="):
         policy.max_retries = 5  # type: ignore[misc]
-    assert dataclasses.replace(policy, max_retries=0) == RetryPolicy(max_retries=0)
+    with pytest.raises(AttributeError):
+        del policy.backoff_max
+    assert policy.replace(max_retries=0) == RetryPolicy(max_retries=0)
+    assert policy.max_retries == 2
     assert hash(policy) == hash(RetryPolicy(max_retries=2))
+    assert policy != RetryPolicy(max_retries=3) and policy != (2, 0.5, 8.0, 60.0)
+    assert copy.copy(policy) == policy == pickle.loads(pickle.dumps(policy))
+    assert eval(repr(policy), {"RetryPolicy": RetryPolicy}) == policy
+    with pytest.raises(TypeError, match="no field"):
+        policy.replace(retries=1)
 
 
 @pytest.mark.parametrize(
