@@ -39,6 +39,7 @@ from .exceptions import AISpineError, ValidationError
 
 try:
     import aiohttp
+    import yarl  # aiohttp's own URL type, installed with it
 except ImportError:  # pragma: no cover - exercised in a venv without the extra
     aiohttp = None  # type: ignore[assignment]
 
@@ -75,6 +76,7 @@ class _Pool:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.finalizer: Optional[Any] = None
         self.forks = _watchdog.forks()
+        self._urls: Dict[str, Any] = {}
 
     def get(self) -> Any:
         """The session to use on the running loop, created on first use."""
@@ -96,6 +98,16 @@ class _Pool:
             self.session = self._create()
         return self.session
 
+    def url(self, address: str) -> Any:
+        """``address`` as the ``yarl.URL`` aiohttp would make of it, made once: a wait polls
+        one URL again and again, and parsing it was a tenth of a call's time."""
+        parsed = self._urls.get(address)
+        if parsed is None:
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            parsed = self._urls[address] = yarl.URL(address)
+        return parsed
+
     def _create(self) -> Any:
         settings = self.settings
         connector = aiohttp.TCPConnector(
@@ -106,8 +118,10 @@ class _Pool:
         # auto_decompress=False: Body decompresses, within the size cap.
         # DummyCookieJar: the API sets no cookie, and the sync client's own session sends
         # none; not keeping them also saves a cookie lookup on every request.
+        # headers: what every request sends, set once (aiohttp merges a request's own in).
         session = aiohttp.ClientSession(
             connector=connector,
+            headers=request_headers(settings.api_key),
             trust_env=False,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -212,9 +226,13 @@ class AsyncTransport(TransportBase):
         session = self._pool.get()
         url = self.settings.base_url + operation.path
         exchange = Exchange(self.policy, operation.method, url, timeout, total, self.log)
-        headers = request_headers(self.settings.api_key, operation.token)
-        target, data, framing = encode_request(operation.method, operation.params, operation.body)
-        headers.update(framing)
+        target, data, headers = encode_request(operation.method, operation.params, operation.body)
+        if self.settings.session is not None:
+            headers.update(request_headers(self.settings.api_key, operation.token))
+        elif operation.token is not None:
+            # Our own session sends request_headers(api_key) by default (_Pool._create).
+            headers["Authorization"] = "Bearer " + operation.token
+        address = self._pool.url(url + target)
         # A session of the user's may decompress answers itself; Body then sees plain bytes.
         decoded = self.settings.session is not None and getattr(session, "auto_decompress", True)
         delay: Optional[float]
@@ -224,7 +242,7 @@ class AsyncTransport(TransportBase):
             try:
                 async with session.request(
                     operation.method,
-                    url + target,
+                    address,
                     data=data,
                     headers=headers,
                     timeout=limits,

@@ -261,6 +261,8 @@ class Exchange:
 
     def answered(self, status_code: int, headers: Mapping[str, str]) -> Optional[float]:
         """Decide on a response: seconds to wait before retrying, or None if it is final."""
+        if status_code < 400:
+            return None  # nothing below 400 is retried: no need to read Retry-After
         retry_after = parse_retry_after(_header(headers, "retry-after"))
         attempt = self.retries + 1
         if not self.policy.should_retry_status(self.method, status_code, attempt, retry_after):

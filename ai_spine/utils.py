@@ -9,6 +9,7 @@ import email.utils
 import json
 import math
 import re
+import sys
 import time
 import unicodedata
 from datetime import datetime, timezone
@@ -252,7 +253,12 @@ def quote_segment(value: str) -> str:
         >>> quote_segment("a/b c")
         'a%2Fb%20c'
     """
+    if _UNRESERVED.issuperset(value):  # ids and UUIDs mostly: nothing to encode
+        return value
     return quote(value, safe="")
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 
 
 def build_path(template: str, **segments: str) -> str:
@@ -324,9 +330,32 @@ def decode_body(content: bytes, content_type: Optional[str]) -> Any:
     except (LookupError, UnicodeError, ValueError):  # unknown, idna-like, or a NUL in the name
         text = content.decode("utf-8", errors="replace")
     try:
-        return json.loads(text, parse_int=_parse_int)
+        return _json_decoder().decode(text)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to be a real answer
         return text
+
+
+def _json_decoder() -> json.JSONDecoder:
+    # Python 3.11 and later refuse integers over sys.get_int_max_str_digits() digits
+    # themselves (4300 unless changed): then the plain decoder, without a Python call per
+    # integer. One decoder each, made once: json.loads(parse_int=...) makes one per call.
+    global _PLAIN, _CHECKED
+    limit = getattr(sys, "get_int_max_str_digits", _no_limit)()
+    if 0 < limit <= MAX_JSON_INT_DIGITS:
+        if _PLAIN is None:
+            _PLAIN = json.JSONDecoder()
+        return _PLAIN
+    if _CHECKED is None:
+        _CHECKED = json.JSONDecoder(parse_int=_parse_int)
+    return _CHECKED
+
+
+def _no_limit() -> int:
+    return 0
+
+
+_PLAIN: Optional[json.JSONDecoder] = None
+_CHECKED: Optional[json.JSONDecoder] = None
 
 
 def _parse_int(digits: str) -> int:

@@ -464,3 +464,72 @@ def test_a_deprecated_key_method_warns_at_the_line_that_awaits_it(server: LocalA
         found = run(main())
     assert found["api_key"] == key
     assert caught.list[0].filename == __file__
+
+
+_WIRE_CASES = [
+    ("GET", "/api/v1/flows", {"params": {"limit": 3, "tags": ["a", "b"], "skip": None}}),
+    ("GET", "/api/v1/flows", {"params": {"q": "caf\u00e9 & co/1+1"}}),
+    ("POST", "/api/v1/agents", {"body": {"name": "caf\u00e9", "n": [1, 2.5, None]}}),
+    ("POST", "/api/v1/executions/x/cancel", {}),
+    ("PUT", "/api/v1/flows/f", {"body": {"a": 1}, "token": "user-token"}),
+    ("DELETE", "/api/v1/agents/a", {"token": "user-token"}),
+]
+
+
+@pytest.mark.parametrize("method, path, parts", _WIRE_CASES)
+def test_both_clients_put_the_same_request_on_the_wire(
+    method: str, path: str, parts: Dict[str, Any]
+) -> None:
+    # The async client's own session sends the common headers as session defaults and a
+    # parsed URL (issue 11); with a user's session it sends them per request; the sync client
+    # goes straight to urllib3. What the server receives must not differ (requests adds
+    # "Connection: keep-alive", HTTP/1.1's default, which aiohttp leaves implicit).
+    from ai_spine._async import AsyncTransport
+    from ai_spine._base import resolve_settings
+    from ai_spine._operations import Operation
+    from ai_spine._sync import SyncTransport
+    from ai_spine.exceptions import AISpineError
+
+    operation: Operation[Any] = Operation(method, path, lambda answer: answer, **parts)
+
+    def settings(session: Any = None) -> Any:
+        return resolve_settings(
+            "sk-1", server.url, 5, 0, False, None, 10, True, None, None, session
+        )
+
+    async def send_async(session: Any = None) -> None:
+        transport = AsyncTransport(settings(session))
+        for _ in range(2):  # the second send reuses the parsed URL
+            try:
+                await transport.send(operation)
+            except AISpineError:
+                pass
+        await transport.close()
+
+    async def through_own_and_users() -> None:
+        await send_async()
+        async with aiohttp.ClientSession() as session:
+            await send_async(session)
+
+    with LocalAISpine() as server:
+        sync = SyncTransport(settings())
+        try:
+            sync.send(operation)
+        except AISpineError:
+            pass
+        sync.close()
+        run(through_own_and_users())
+        sent = server.requests[-5:]
+    shapes = [
+        (
+            r.method,
+            r.path,
+            r.query,
+            r.body,
+            {k: v for k, v in r.headers.items() if k != "connection"},
+        )
+        for r in sent
+    ]
+    assert all(shape == shapes[0] for shape in shapes), shapes
+    expected = "Bearer " + parts.get("token", "sk-1")
+    assert all(r.headers["authorization"] == expected for r in sent)

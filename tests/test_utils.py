@@ -1,6 +1,7 @@
 """Pure helpers: validation, quoting, header and body parsing."""
 
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 from email.utils import format_datetime
 
 import pytest
@@ -210,3 +211,19 @@ def test_decode_body_survives_hostile_answers() -> None:
 def test_infinite_retry_after_is_unreadable() -> None:
     assert parse_retry_after("inf") is None
     assert parse_retry_after("1e400") is None
+
+
+@pytest.mark.parametrize("limit", [None, 0, 640, 100_000])
+def test_json_integers_over_4300_digits_are_refused_whatever_the_interpreter_s_limit(
+    monkeypatch: pytest.MonkeyPatch, limit: Optional[int]
+) -> None:
+    # Python 3.11+ refuses them itself by default (then the plain decoder runs); an older
+    # Python, or a limit turned off or raised, gets the SDK's own check.
+    import sys
+
+    if limit is None:
+        monkeypatch.delattr(sys, "get_int_max_str_digits", raising=False)
+    else:
+        monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: limit, raising=False)
+    assert decode_body(b'{"n": ' + b"7" * 4300 + b"}", None) == {"n": int("7" * 4300)}
+    assert decode_body(b'{"n": ' + b"7" * 4301 + b"}", None) == '{"n": ' + "7" * 4301 + "}"
