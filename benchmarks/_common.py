@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Dict, List, Optional, Sequence
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 SLEEP_FLOW_ID = "bench_sleep"
 SLEEP_FLOW = {
     "flow_id": SLEEP_FLOW_ID,
@@ -106,3 +107,44 @@ def write_json(path: Optional[str], result: Dict[str, Any]) -> None:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=2)
             f.write("\n")
+
+
+SERVERS = ("canned", "local")
+SERVER_HELP = (
+    "canned (default): the local server's answers replayed from memory, so the figures are the "
+    "clients' own cost; local: LocalAISpine itself, whose ~300 us an answer all clients share"
+)
+
+
+class Server:
+    """A server for the benchmarks in a child process: ``_canned.py`` (``kind="canned"``) or
+    ``_server.py`` (``"local"``), each printing ``URL EXECUTION_ID`` and counting the TCP
+    connections it accepted."""
+
+    def __init__(self, kind: str = "canned") -> None:
+        script = {"canned": "_canned.py", "local": "_server.py"}[kind]
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            env=source_env(),
+        )
+        self.url, self.execution_id = self._stdout.readline().split()
+
+    @property
+    def _stdout(self) -> "IO[str]":
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    @property
+    def connections_accepted(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.write("accepted\n")
+        self.process.stdin.flush()
+        return int(self._stdout.readline())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)

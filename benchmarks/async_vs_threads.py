@@ -1,8 +1,10 @@
 """500 concurrent ``get_execution`` calls: one event loop of AsyncAISpine against 16 threads
 sharing one AISpine, side by side against the same local server.
 
-The server runs in its own process (``_server.py``), as a real one would: in this process it
-would take the clients' interpreter lock and measure itself as much as them.
+The server runs in its own process, as a real one would: in this process it would take the
+clients' interpreter lock and measure itself as much as them. By default it is the canned
+server (``_canned.py``: the local server's answers replayed from memory), so what is measured
+is the clients; ``--server local`` runs ``LocalAISpine`` itself, which then sets the pace.
 
 Prints a table (and ``--json`` writes the figures) with the wall time of each, the calls per
 second, the TCP connections the server accepted, and the ratio of throughputs. A benchmark,
@@ -13,50 +15,14 @@ Run: python benchmarks/async_vs_threads.py [--calls 500] [--threads 16] [--round
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from _common import source_env, table, write_json
+from _common import SERVER_HELP, SERVERS, Server, table, write_json
 
 from ai_spine import AISpine, AsyncAISpine
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class Server:
-    """``_server.py`` in a child process."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "_server.py")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            universal_newlines=True,
-            env=source_env(),
-        )
-        self.url, self.execution_id = self._stdout.readline().split()
-
-    @property
-    def _stdout(self) -> "IO[str]":
-        assert self.process.stdout is not None
-        return self.process.stdout
-
-    @property
-    def connections_accepted(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.write("accepted\n")
-        self.process.stdin.flush()
-        return int(self._stdout.readline())
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(30)
 
 
 def sync_round(server: Server, execution_id: str, calls: int, threads: int) -> float:
@@ -85,23 +51,69 @@ def async_round(server: Server, execution_id: str, calls: int, connections: int)
     return asyncio.run(fan_out())
 
 
-def measure(calls: int, threads: int, connections: int, rounds: int) -> Dict[str, Any]:
-    server = Server()
+def bare_aiohttp_round(server: Server, execution_id: str, calls: int, connections: int) -> float:
+    """The same calls through a bare ``aiohttp.ClientSession`` (the SDK's headers and
+    timeouts, JSON decoded): what aiohttp itself costs, the ceiling of any aiohttp client."""
+    import json
+
+    import aiohttp
+
+    from ai_spine._protocol import request_headers
+
+    url = "{}/api/v1/executions/{}".format(server.url, execution_id)
+    timeout = aiohttp.ClientTimeout(total=40, sock_connect=10, sock_read=30)
+
+    async def fan_out() -> float:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections),
+            headers=request_headers(None),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        ) as session:
+
+            async def one() -> Any:
+                async with session.get(url, timeout=timeout, allow_redirects=False) as response:
+                    return json.loads(await response.read())
+
+            await one()
+            started = time.perf_counter()
+            results = await asyncio.gather(*[one() for _ in range(calls)])
+            elapsed = time.perf_counter() - started
+        assert len(results) == calls
+        return elapsed
+
+    return asyncio.run(fan_out())
+
+
+def measure(
+    calls: int, threads: int, connections: int, rounds: int, server_kind: str = "canned"
+) -> Dict[str, Any]:
+    server = Server(server_kind)
     execution_id = server.execution_id
     try:
-        figures: Dict[str, List[float]] = {"async": [], "threads": []}
-        accepted: Dict[str, List[int]] = {"async": [], "threads": []}
-        for _ in range(rounds):  # interleaved, so both see the same machine
-            before = server.connections_accepted
-            figures["threads"].append(sync_round(server, execution_id, calls, threads))
-            accepted["threads"].append(server.connections_accepted - before)
-            before = server.connections_accepted
-            figures["async"].append(async_round(server, execution_id, calls, connections))
-            accepted["async"].append(server.connections_accepted - before)
+        kinds = ("threads", "async", "aiohttp")
+        figures: Dict[str, List[float]] = {kind: [] for kind in kinds}
+        accepted: Dict[str, List[int]] = {kind: [] for kind in kinds}
+        for _ in range(rounds):  # interleaved, so all see the same machine
+            for kind in kinds:
+                before = server.connections_accepted
+                if kind == "threads":
+                    took = sync_round(server, execution_id, calls, threads)
+                elif kind == "async":
+                    took = async_round(server, execution_id, calls, connections)
+                else:
+                    took = bare_aiohttp_round(server, execution_id, calls, connections)
+                figures[kind].append(took)
+                accepted[kind].append(server.connections_accepted - before)
     finally:
         server.close()
-    result: Dict[str, Any] = {"calls": calls, "thread_count": threads, "connections": connections}
-    for kind in ("async", "threads"):
+    result: Dict[str, Any] = {
+        "calls": calls,
+        "thread_count": threads,
+        "connections": connections,
+        "server": server_kind,
+    }
+    for kind in kinds:
         median = statistics.median(figures[kind])
         result[kind] = {
             "median_s": round(median, 4),
@@ -111,21 +123,32 @@ def measure(calls: int, threads: int, connections: int, rounds: int) -> Dict[str
     result["throughput_ratio_async_over_threads"] = round(
         result["async"]["calls_per_s"] / result["threads"]["calls_per_s"], 2
     )
+    result["throughput_ratio_bare_aiohttp_over_threads"] = round(
+        result["aiohttp"]["calls_per_s"] / result["threads"]["calls_per_s"], 2
+    )
     return result
 
 
 def report(result: Dict[str, Any], rounds: int) -> None:
-    print("{} concurrent get_execution calls, median of {} rounds".format(result["calls"], rounds))
+    print(
+        "{} concurrent get_execution calls, median of {} rounds; {} server".format(
+            result["calls"], rounds, result["server"]
+        )
+    )
     rows = []
     for kind, label in (
         ("threads", "AISpine, {} threads".format(result["thread_count"])),
         ("async", "AsyncAISpine, one loop ({} conns)".format(result["connections"])),
+        ("aiohttp", "bare aiohttp, one loop ({} conns)".format(result["connections"])),
     ):
         row = result[kind]
         rows.append([label, row["median_s"], row["calls_per_s"], row["connections_accepted"]])
     print(table(["", "wall s", "calls/s", "connections"], rows))
     print(
-        "throughput async / threads: {:.2f}x".format(result["throughput_ratio_async_over_threads"])
+        "throughput async / threads: {:.2f}x (bare aiohttp / threads: {:.2f}x)".format(
+            result["throughput_ratio_async_over_threads"],
+            result["throughput_ratio_bare_aiohttp_over_threads"],
+        )
     )
 
 
@@ -134,10 +157,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--connections", type=int, default=16, help="async max_connections")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--server", choices=SERVERS, default="canned", help=SERVER_HELP)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
-    result = measure(args.calls, args.threads, args.connections, args.rounds)
+    result = measure(args.calls, args.threads, args.connections, args.rounds, args.server)
     report(result, args.rounds)
     write_json(args.json, result)
 

@@ -23,10 +23,16 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional
 
-from _common import SLEEP_FLOW, SLEEP_FLOW_ID, peer_env, peer_python, source_env, table, write_json
-
-from ai_spine import AISpine
-from ai_spine.testing import LocalAISpine
+from _common import (
+    SERVER_HELP,
+    SERVERS,
+    Server,
+    peer_env,
+    peer_python,
+    source_env,
+    table,
+    write_json,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "_percall_client.py")
@@ -43,11 +49,11 @@ LABELS = {
 
 
 def run_child(
-    python: str, env: Dict[str, str], kind: str, server: LocalAISpine, ids: List[str], calls: int
+    python: str, env: Dict[str, str], kind: str, server: Server, calls: int
 ) -> Dict[str, Any]:
     before = server.connections_accepted
     done = subprocess.run(
-        [python, CHILD, kind, server.url, ids[0], "--calls", str(calls)],
+        [python, CHILD, kind, server.url, server.execution_id, "--calls", str(calls)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
@@ -61,30 +67,36 @@ def run_child(
     return result
 
 
-def measure(calls: int, rounds: int, pad_env: int, kinds: List[str]) -> Dict[str, Any]:
+def measure(
+    calls: int, rounds: int, pad_env: int, kinds: List[str], server_kind: str = "canned"
+) -> Dict[str, Any]:
     padding = {"AI_SPINE_BENCH_PAD_{}".format(n): "x" * 40 for n in range(pad_env)}
     peers = peer_python() if any(k in PEERS for k in kinds) else None
     if peers is None:
         kinds = [k for k in kinds if k not in PEERS]
     runs: Dict[str, List[Dict[str, Any]]] = {k: [] for k in kinds}
     pythons: Dict[str, str] = {}
-    with LocalAISpine(with_demo_agents=True, request_log_size=100) as server:
-        server.add_flow(SLEEP_FLOW)
-        with AISpine(base_url=server.url) as client:
-            done = client.execute_and_wait(SLEEP_FLOW_ID, {"n": 0}, interval=0.05)
-        ids = [done["execution_id"], SLEEP_FLOW_ID]
+    server = Server(server_kind)
+    try:
         for round_number in range(rounds):
             shift = round_number % len(kinds)
             for kind in kinds[shift:] + kinds[:shift]:  # each client goes first in turn
                 if kind in PEERS:
                     assert peers is not None
-                    result = run_child(peers, peer_env(padding), kind, server, ids, calls)
+                    result = run_child(peers, peer_env(padding), kind, server, calls)
                 else:
-                    env = source_env(padding)
-                    result = run_child(sys.executable, env, kind, server, ids, calls)
+                    result = run_child(sys.executable, source_env(padding), kind, server, calls)
                 pythons[kind] = result["python"]
                 runs[kind].append(result)
-    out: Dict[str, Any] = {"calls": calls, "rounds": rounds, "pad_env": pad_env, "clients": {}}
+    finally:
+        server.close()
+    out: Dict[str, Any] = {
+        "calls": calls,
+        "rounds": rounds,
+        "pad_env": pad_env,
+        "server": server_kind,
+        "clients": {},
+    }
     for kind in kinds:
         out["clients"][kind] = {
             "label": LABELS[kind],
@@ -110,7 +122,7 @@ def _p50(values: List[float]) -> float:
 def report(result: Dict[str, Any]) -> None:
     print(
         "per call, p50 of {calls} calls, median of {rounds} rounds; {pad_env} extra "
-        "environment variables".format(**result)
+        "environment variables; {server} server".format(**result)
     )
     rows = []
     base = result["clients"].get("sdk231")
@@ -142,9 +154,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument(
         "--kinds", default=",".join(LOCAL[:3] + PEERS + LOCAL[3:]), help="clients, comma-separated"
     )
+    parser.add_argument("--server", choices=SERVERS, default="canned", help=SERVER_HELP)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
-    result = measure(args.calls, args.rounds, args.pad_env, args.kinds.split(","))
+    result = measure(args.calls, args.rounds, args.pad_env, args.kinds.split(","), args.server)
     report(result)
     write_json(args.json, result)
 

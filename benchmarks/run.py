@@ -38,6 +38,11 @@ BENCHMARKS: Dict[str, Tuple[str, List[str], List[str]]] = {
         ["--calls", "300", "--rounds", "5"],
         ["--calls", "100", "--rounds", "2", "--kinds", "requests,ours"],
     ),
+    "percall_local": (
+        "percall.py",
+        ["--calls", "300", "--rounds", "3", "--server", "local", "--kinds", "urllib3,sdk231,ours"],
+        [],
+    ),
     "percall_big_env": (
         "percall.py",
         ["--calls", "300", "--rounds", "3", "--pad-env", "142", "--kinds", "requests,sdk231,ours"],
@@ -49,7 +54,7 @@ BENCHMARKS: Dict[str, Tuple[str, List[str], List[str]]] = {
         ["--interval", "2", "--rounds", "3"],
         ["--interval", "2", "--rounds", "1", "--executions", "20", "--no-sequential"],
     ),
-    "async_vs_threads": ("async_vs_threads.py", [], ["--rounds", "2"]),
+    "async_vs_threads": ("async_vs_threads.py", [], ["--rounds", "3"]),
 }
 
 Row = Tuple[str, Optional[float], Optional[float], str, Optional[bool]]
@@ -86,7 +91,16 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
         w = imp["wall"]
         rows.append(
             (
-                "import + first use after import requests, ms (requests beside)",
+                "import ai_spine, ms (-X importtime; import requests beside)",
+                imp["importtime_ms"]["ai_spine"],
+                imp["importtime_ms"]["requests"],
+                "<= 3 ms",
+                imp["importtime_ms"]["ai_spine"] <= 3,
+            )
+        )
+        rows.append(
+            (
+                "import + from ai_spine import AISpine after requests, ms",
                 w["in_process_added_ms"],
                 w["in_process_requests_ms"],
                 "<= 3 ms",
@@ -107,11 +121,13 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
         for command in ("ai-spine --version", "ai-spine --help"):
             ratio = cli["commands"][command]["ratio"]
             rows.append((command + " / python -c pass", ratio, None, "<= 2x", ratio <= 2))
-    for key in ("percall", "percall_big_env"):
+    for key in ("percall", "percall_big_env", "percall_local"):
         per = results.get(key)
         if not per:
             continue
-        where = "" if key == "percall" else " ({} env vars)".format(per["pad_env"])
+        where = " ({} env vars)".format(per["pad_env"]) if per["pad_env"] else ""
+        if per.get("server") == "local":
+            where += " (LocalAISpine answering: its ~300 us shared by all)"
         for verb in ("get", "post"):
             for peer, target in (("sdk231", 0.65), ("requests", None)):
                 ratio = per.get("ratio_{}_ours_over_{}".format(verb, peer))
@@ -124,7 +140,7 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
                         ratio,
                         None,
                         "<= {}x".format(target) if target else "(peer)",
-                        ratio <= target if target else None,
+                        ratio <= target if target and key != "percall_local" else None,
                     )
                 )
     wait = results.get("wait")
@@ -173,6 +189,15 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
     if conc:
         ratio = conc["throughput_ratio_async_over_threads"]
         rows.append(("async / 16 threads, throughput", ratio, None, ">= 3x", ratio >= 3))
+        rows.append(
+            (
+                "bare aiohttp / 16 threads (the ceiling of any aiohttp client)",
+                conc["throughput_ratio_bare_aiohttp_over_threads"],
+                None,
+                "(peer)",
+                None,
+            )
+        )
     return rows
 
 
@@ -180,7 +205,8 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
 CHECKS: Dict[str, Callable[[Dict[str, Any]], Optional[str]]] = {
     "import_time": lambda r: "import_time.py failed its budget" if r["_exit"] else None,
     "cli_startup": lambda r: _over(r["commands"]["ai-spine --help"]["ratio"], 4, "--help"),
-    "percall": lambda r: _over(r.get("ratio_get_ours_over_requests", 0), 1.3, "GET/requests"),
+    "percall": lambda r: _over(r.get("ratio_get_ours_over_requests", 0), 1.0, "GET/requests")
+    or _over(r.get("ratio_post_ours_over_requests", 0), 1.0, "POST/requests"),
     "wait": lambda r: _over(r["lateness_ratio_ours_over_fixed"], 0.8, "lateness/fixed")
     or _over(r["polls_ratio_ours_over_fixed"], 3.0, "polls/fixed"),
     "batch": lambda r: _over(r["batch_threads"]["over_ideal"], 2.0, "batch/ideal"),
