@@ -13,7 +13,7 @@ import sys
 import time
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Collection, Optional, Tuple
+from typing import Any, Collection, Dict, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 from .constants import DOT_SEGMENTS, MAX_JSON_INT_DIGITS, MAX_TIMEOUT, RESOURCE_ID_MAX_BYTES
@@ -339,23 +339,23 @@ def _json_decoder() -> json.JSONDecoder:
     # Python 3.11 and later refuse integers over sys.get_int_max_str_digits() digits
     # themselves (4300 unless changed): then the plain decoder, without a Python call per
     # integer. One decoder each, made once: json.loads(parse_int=...) makes one per call.
-    global _PLAIN, _CHECKED
     limit = getattr(sys, "get_int_max_str_digits", _no_limit)()
-    if 0 < limit <= MAX_JSON_INT_DIGITS:
-        if _PLAIN is None:
-            _PLAIN = json.JSONDecoder()
-        return _PLAIN
-    if _CHECKED is None:
-        _CHECKED = json.JSONDecoder(parse_int=_parse_int)
-    return _CHECKED
+    kind = "plain" if 0 < limit <= MAX_JSON_INT_DIGITS else "checked"
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        if kind == "plain":
+            decoder = json.JSONDecoder()
+        else:
+            decoder = json.JSONDecoder(parse_int=_parse_int)
+        _DECODERS[kind] = decoder
+    return decoder
 
 
 def _no_limit() -> int:
     return 0
 
 
-_PLAIN: Optional[json.JSONDecoder] = None
-_CHECKED: Optional[json.JSONDecoder] = None
+_DECODERS: Dict[str, json.JSONDecoder] = {}
 
 
 def _parse_int(digits: str) -> int:
