@@ -181,7 +181,6 @@ class SyncTransport(TransportBase):
             limits, budget = exchange.limits()
             watch = _watchdog.arm(budget)
             _current.deadline = watch
-            raw: Any = None
             try:
                 if self._own:
                     status, answer_headers, raw = self._send_own(
@@ -271,19 +270,19 @@ class SyncTransport(TransportBase):
         return raw.status, raw.headers, raw
 
     def _direct_pool(self, session: requests.Session) -> Optional[Tuple[Any, Any, Any]]:
-        """``(session, pool, retries)``: the urllib3 pool of the base URL in ``session``'s
-        adapter and the adapter's ``Retry``; or None when an attempt must go through
+        """``(adapter, pool, retries)``: ``session``'s adapter for the base URL, its urllib3
+        pool of the base URL and its ``Retry``; or None when an attempt must go through
         ``HTTPAdapter.send`` (see :meth:`_send_own`)."""
         if self._proxied or getattr(HTTPAdapter.send, "__module__", None) != _REQUESTS_ADAPTERS:
+            return None
+        adapter = session.get_adapter(self.settings.base_url)
+        if type(adapter) is not _Adapter or type(adapter).send is not HTTPAdapter.send:
             return None
         cached = self._sessions.direct
         # A closed pool (the client was closed; urllib3 1.26 closes the pools it drops) is
         # made again, and so is the pool of a session made anew in a forked child.
-        if cached is not None and cached[0] is session and cached[1].pool is not None:
+        if cached is not None and cached[0] is adapter and cached[1].pool is not None:
             return cached
-        adapter = session.get_adapter(self.settings.base_url)
-        if type(adapter) is not _Adapter or type(adapter).send is not HTTPAdapter.send:
-            return None
         base = self.settings.base_url
         verify, cert = self._options["verify"], self._options.get("cert")
         get = getattr(adapter, "get_connection_with_tls_context", None)
@@ -292,7 +291,7 @@ class SyncTransport(TransportBase):
         else:
             pool = adapter.get_connection(base, {})
         adapter.cert_verify(pool, base, verify, cert)  # type: ignore[no-untyped-call]
-        direct = self._sessions.direct = (session, pool, adapter.max_retries)
+        direct = self._sessions.direct = (adapter, pool, adapter.max_retries)
         return direct
 
     def _read(
@@ -352,9 +351,9 @@ class _Sessions:
         self.session = session
         self._own = own
         self._forks = _watchdog.forks()
-        self.direct: Optional[Tuple[requests.Session, Any, Any]] = None
-        """For the direct path: the session, its adapter's pool of the base URL and the
-        adapter's urllib3 ``Retry``, once looked up."""
+        self.direct: Optional[Tuple[HTTPAdapter, Any, Any]] = None
+        """For the direct path: the session's adapter, its pool of the base URL and its
+        urllib3 ``Retry``, once looked up."""
 
     def close(self) -> None:
         """Close our own session, and the pool of the direct path: urllib3 2 forgets its

@@ -1163,6 +1163,13 @@ def test_the_own_session_skips_requests_unless_its_sending_was_replaced(
         return build_response(self, *args)
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "build_response", counting)
+    sent: List[str] = []
+
+    class Mine(_PlainAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(request.url)
+            return super().send(request, *args, **kwargs)
+
     with LocalAISpine() as server:
         transport = make(base_url=server.url)
         assert transport.send(ops.health_check())["status"] == "healthy"
@@ -1170,9 +1177,10 @@ def test_the_own_session_skips_requests_unless_its_sending_was_replaced(
         with responses.RequestsMock() as mock:  # replaces HTTPAdapter.send: honoured
             mock.get(server.url + "/health", json={"status": "mocked"})
             assert transport.send(ops.health_check()) == {"status": "mocked"}
-        transport._session.mount("http://", _PlainAdapter())  # a mounted adapter: honoured
+        assert len(server.requests) == 1
+        transport._session.mount("http://", Mine())  # an adapter mounted later: honoured
         assert transport.send(ops.health_check())["status"] == "healthy"
-        assert built == [1]
+        assert sent == [server.url + "/health"]
         assert len(server.requests) == 2
 
 
