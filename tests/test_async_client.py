@@ -533,3 +533,18 @@ def test_both_clients_put_the_same_request_on_the_wire(
     assert all(shape == shapes[0] for shape in shapes), shapes
     expected = "Bearer " + parts.get("token", "sk-1")
     assert all(r.headers["authorization"] == expected for r in sent)
+
+
+def test_verify_takes_a_ca_bundle_like_the_sync_client_s() -> None:
+    from tls_server import CA, TLSServer
+
+    async def health(url: str, verify: Any) -> Any:
+        async with AsyncAISpine(base_url=url, verify=verify, max_retries=0) as client:
+            return await client.health_check()
+
+    with TLSServer() as server:
+        assert run(health(server.url, CA)) == {"status": "healthy"}
+        with pytest.raises(NetworkError) as caught:
+            run(health(server.url, True))
+        assert caught.value.kind == Failure.TLS
+        assert server.paths == ["/health"]

@@ -1224,3 +1224,23 @@ def test_the_direct_path_sends_an_idna_host(make: Callable[..., SyncTransport]) 
     direct = transport._direct_pool(transport._session)
     assert direct is not None
     assert (direct[1].host, direct[1].port) == ("xn--bcher-kva.example", 8080)
+
+
+def test_the_direct_path_verifies_tls_as_requests_does(make: Callable[..., SyncTransport]) -> None:
+    from tls_server import CA, TLSServer
+
+    with TLSServer() as server:
+        trusted = make(base_url=server.url, verify=CA, max_retries=0)
+        for _ in range(2):
+            assert trusted.send(ops.health_check()) == {"status": "healthy"}
+        assert trusted._sessions.direct is not None  # it went straight to urllib3
+        assert server.accepted == 1  # and kept its TLS connection
+        with pytest.raises(NetworkError) as caught:  # certifi's CAs do not include ours
+            make(base_url=server.url, max_retries=3).send(ops.health_check())
+        assert caught.value.kind == Failure.TLS
+        assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+        assert isinstance(caught.value.__cause__, requests.exceptions.SSLError)
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            unverified = make(base_url=server.url, verify=False)
+            assert unverified.send(ops.health_check()) == {"status": "healthy"}
+        assert server.paths == ["/health"] * 3  # the refused handshake sent nothing
