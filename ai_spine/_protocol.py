@@ -232,6 +232,8 @@ class Exchange:
         True
     """
 
+    __slots__ = ("policy", "method", "url", "timeout", "log", "retries", "started", "deadline")
+
     def __init__(
         self,
         policy: RetryPolicy,
@@ -370,6 +372,8 @@ class Body:
         b'{"a": 1}'
     """
 
+    __slots__ = ("_decoder", "_expected", "_parts", "_size", "raw_size", "_limit", "_context")
+
     def __init__(
         self,
         content_encoding: Optional[str],
@@ -452,6 +456,8 @@ class Body:
 
 class _Deflate:
     """``deflate`` as servers send it: zlib-wrapped (RFC 9110), or raw as some send it."""
+
+    __slots__ = ("_decoder",)
 
     def __init__(self) -> None:
         self._decoder: Any = None
