@@ -405,6 +405,24 @@ def test_version(cli: Cli) -> None:
     )
 
 
+def test_version_alone_is_answered_without_building_a_parser(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ai_spine
+    from ai_spine import cli as module
+
+    def no_parser(*args: Any) -> Any:
+        raise AssertionError("a parser was built for --version")
+
+    monkeypatch.setattr(module, "_build_parser", no_parser)
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == "ai-spine {}\n".format(ai_spine.__version__)
+    with pytest.raises(AssertionError, match="a parser was built"):
+        module.main(["--vers"])  # an abbreviation is argparse's to read
+
+
 def test_help_lists_every_command(cli: Cli) -> None:
     outcome = cli("--help")
     assert outcome.status == 0
