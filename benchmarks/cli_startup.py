@@ -6,13 +6,18 @@ each command, the median wall time of fresh processes and its ratio to ``python 
 measured the same way, so the figure is independent of how fast this machine is. It also
 lists any module of the HTTP stack the command imported (there should be none).
 
-It runs ``python -m ai_spine`` (the same program as the ``ai-spine`` script) with the
-``ai_spine`` the given interpreter imports from a neutral working directory, unless
-``--source`` puts a source tree first on ``PYTHONPATH``. Byte code is cached in a temporary
-directory and warmed up first, as an installed package has its ``.pyc`` files (so a
-``PYTHONDONTWRITEBYTECODE`` environment does not count compiling as start-up). Stdlib only,
-Python 3.7+ (the byte-code cache directory needs 3.8; on 3.7 the usual ``__pycache__`` is
-used). Informational: no threshold, exit status 0 unless a command fails to run.
+It runs the ``ai-spine`` console script as pip writes it (``import re, sys; from
+ai_spine.cli import main; sys.exit(main())``) from a neutral working directory, by default
+with a clean virtual environment made for the run (nothing in its site-packages): a
+development environment is no baseline, since an editable install's ``.pth`` hook alone
+doubles ``python -c pass`` there and imports ``re`` and ``pathlib`` before any command runs.
+``--python`` measures another interpreter instead; ``--source`` puts a source tree first on
+``PYTHONPATH`` (the commands measured need none of the package's dependencies). Byte code
+is cached in a temporary directory and warmed up first, as an installed package has its
+``.pyc`` files (so a ``PYTHONDONTWRITEBYTECODE`` environment does not count compiling as
+start-up). Stdlib only, Python 3.7+ (the byte-code cache directory needs 3.8; on 3.7 the
+usual ``__pycache__`` is used). Informational: no threshold, exit status 0 unless a command
+fails to run.
 
 Usage::
 
@@ -37,6 +42,23 @@ COMMANDS = (
     ["executions", "get", "not-a-uuid"],
 )
 HEAVY = ("requests", "urllib3", "ai_spine.client", "aiohttp")
+LAUNCHER = """import re
+import sys
+from ai_spine.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+"""What pip writes as ``bin/ai-spine`` (its ``import re`` is part of every start-up)."""
+
+
+def clean_python(where: str) -> str:
+    """A virtual environment with nothing installed, made in ``where``; its interpreter."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", where], check=True, stdout=subprocess.PIPE
+    )
+    name = "Scripts/python.exe" if os.name == "nt" else "bin/python"
+    return os.path.join(where, name)
 
 
 def _env(source: str, cache: str) -> Dict[str, str]:
@@ -90,7 +112,7 @@ def main(argv: Sequence[str] = ()) -> int:
     """Measure and print the table. Returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="processes per command")
-    parser.add_argument("--python", default=sys.executable, help="interpreter to measure")
+    parser.add_argument("--python", default="", help="interpreter to measure (else a clean venv)")
     parser.add_argument("--source", default="", help="a source tree to put on PYTHONPATH")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(list(argv) or None)
@@ -98,8 +120,13 @@ def main(argv: Sequence[str] = ()) -> int:
     source = os.path.abspath(args.source) if args.source else ""
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as cwd:
         env = _env(source, cache)
+        python = args.python or clean_python(os.path.join(cache, "venv"))
+        script = os.path.join(cache, "ai-spine")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(LAUNCHER)
+        figures["python"] = "clean venv" if not args.python else args.python
         version = subprocess.run(
-            [args.python, "-m", "ai_spine", "--version"],
+            [python, script, "--version"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -110,15 +137,17 @@ def main(argv: Sequence[str] = ()) -> int:
         if version.returncode != 0:
             print("cannot run ai_spine:", version.stderr.strip(), file=sys.stderr)
             return 2
-        base = median_seconds([args.python, "-c", "pass"], args.runs, env, cwd)
+        base = median_seconds([python, "-c", "pass"], args.runs, env, cwd)
         print(
-            "{} with {}; median of {} runs".format(version.stdout.strip(), args.python, args.runs)
+            "{} with {} ({}); median of {} runs".format(
+                version.stdout.strip(), python, figures["python"], args.runs
+            )
         )
         print("{:<40} {:>9} {:>7}  {}".format("command", "ms", "ratio", "HTTP stack imported"))
         print("{:<40} {:>9.1f} {:>7.2f}  {}".format("python -c pass", base * 1000, 1.0, "-"))
         figures["python_c_pass_ms"] = round(base * 1000, 2)
         for command in COMMANDS:
-            full = [args.python, "-m", "ai_spine"] + list(command)
+            full = [python, script] + list(command)
             seconds = median_seconds(full, args.runs, env, cwd)
             heavy = ", ".join(heavy_imports(full, env, cwd)) or "none"
             figures["commands"]["ai-spine " + " ".join(command)] = {
