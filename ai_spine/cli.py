@@ -26,9 +26,11 @@ missing file, an id refused before any request); 3 the execution failed or was c
 4 the wait timed out; 130 interrupted (Ctrl-C), which stops waiting but never cancels. An
 error is one line on standard error (``--debug`` adds the traceback and logs each request).
 
-Each command is one ``_cmd_<name>`` function registered by :func:`build_parser`. Nothing
-here imports the HTTP stack (requests, the client) at module level: ``--version``,
-``--help``, ``serve`` and bad-usage errors start as fast as Python itself.
+Each command is one ``_cmd_<name>`` function, registered by the parser in
+:mod:`ai_spine._cli_parser`. Nothing here imports the HTTP stack (requests, the client) at
+module level, nor argparse: ``--version`` and a command's ``--help`` are answered from
+stored text before any parser is built, and ``serve`` and bad-usage errors never load the
+client, so they start about as fast as Python itself.
 
 Example:
     $ ai-spine serve --with-demo-agents &
@@ -39,10 +41,9 @@ Example:
 
 from __future__ import annotations
 
-import argparse
-import math
 import sys
 import time
+
 from ._cli_output import (
     one_line,
     render_json,
@@ -56,16 +57,14 @@ from .constants import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    EXECUTION_STATUSES,
     HEALTHY,
 )
 
 # Not typing.TYPE_CHECKING: importing typing alone costs ~4 ms, a third of Python's start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - annotations only: the client loads when a command runs
-    from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+    import argparse
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
     from ._cli_output import Column
     from .client import AISpine
@@ -110,140 +109,6 @@ PROG = "ai-spine"
 
 class UsageError(Exception):
     """Bad input found after parsing (invalid JSON, a missing file): exit status 2."""
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help layout, told the terminal's width so that it needs no ``shutil``
-    (whose import, with zlib, bz2 and lzma, costs more than all of this module)."""
-
-    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
-        if len(args) < 3 and kwargs.get("width") is None:
-            kwargs["width"] = _terminal_width() - 2  # argparse keeps a margin of 2
-        super().__init__(prog, *args, **kwargs)
-
-
-def _terminal_width() -> int:
-    # What shutil.get_terminal_size() answers: $COLUMNS, else the terminal's, else 80.
-    import os
-
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    stdout = sys.__stdout__
-    if columns <= 0 and stdout is not None:
-        try:
-            columns = os.get_terminal_size(stdout.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Version(argparse.Action):
-    """``--version``: print ``ai-spine X.Y.Z`` and exit 0, without argparse's help
-    formatter (which imports textwrap to wrap one short line)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        kwargs.update(nargs=0, default=argparse.SUPPRESS)
-        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
-        self.write()
-        parser.exit()
-
-    @staticmethod
-    def write() -> None:
-        sys.stdout.write("{} {}\n".format(PROG, __version__))
-        sys.stdout.flush()
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage error on one line (argparse prints the whole usage first)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, "{0}: error: {1} (see '{0} --help')\n".format(self.prog, message))
-
-
-# --- Argument types: each refuses a bad value with a message saying what is wrong ---------
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(
-            "must be a port number from 0 to 65535 (0: any free port), got {!r}".format(text)
-        )
-    return port
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError("must be a number, got {!r}".format(text))
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            "must be a positive number of seconds, got {!r}".format(text)
-        )
-    return value
-
-
-def _non_negative_number(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, got {!r}".format(text))
-    return value
-
-
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                "must be a whole number of at least {}, got {!r}".format(minimum, text)
-            )
-        return value
-
-    return parse
-
-
-def _execution_id(text: str) -> str:
-    import uuid
-
-    # Checked here, before any request: the server would answer 422 to a non-UUID.
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "an execution id is a UUID (like 4ee0c6d2-3e51-4af5-a19c-6117546f9cdc), "
-            "got {!r}".format(text)
-        ) from None
-
-
-def _server_api_key(text: str) -> str:
-    from .utils import validate_secret
-
-    try:
-        return validate_secret(text, "the API key")
-    except Exception as error:  # ValidationError: its message never echoes the key
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # --- Input ------------------------------------------------------------------------------------
@@ -798,395 +663,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- The parser -------------------------------------------------------------------------------
-
-
-def _add_connection_options(
-    parser: argparse.ArgumentParser, *, top: bool, http_timeout: bool = True
-) -> None:
-    """The options every API command takes, before the command (``top``) or after it.
-
-    After the command their default is ``SUPPRESS``, so that a value given before the
-    command is not reset by the subcommand's parser.
-    """
-
-    def default(value: Any) -> Any:
-        return value if top else argparse.SUPPRESS
-
-    group = parser.add_argument_group("connection and output options")
-    group.add_argument(
-        "--base-url",
-        default=default(None),
-        help="the server's URL (default: ${}, then production)".format(ENV_BASE_URL),
-    )
-    group.add_argument(
-        "--api-key",
-        default=default(None),
-        help="sent as 'Authorization: Bearer KEY' (default: ${})".format(ENV_API_KEY),
-    )
-    if http_timeout:
-        group.add_argument(
-            "--timeout",
-            dest="http_timeout",
-            type=_positive_seconds,
-            default=default(None),
-            metavar="SECONDS",
-            help="seconds to wait for each answer of the server (default {:g})".format(
-                DEFAULT_TIMEOUT
-            ),
-        )
-    group.add_argument(
-        "--max-retries",
-        type=_int_at_least(0),
-        default=default(None),
-        metavar="N",
-        help="retries of failures safe to retry, 0 for none (default {})".format(
-            DEFAULT_MAX_RETRIES
-        ),
-    )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=default(False),
-        help="log each request to stderr, and show the traceback of an error",
-    )
-    group.add_argument(
-        "--format",
-        choices=("json", "table"),
-        default=default(None),
-        help="output format (default: table on a terminal, JSON otherwise)",
-    )
-
-
-class _Ignored:
-    """Stands in for the parser of a command that was not asked for: takes its options and
-    drops them."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
-        """Drop an option."""
-
-    def set_defaults(self, **kwargs: Any) -> None:
-        """Drop defaults."""
-
-
-class _Commands:
-    """One level of subcommands, of which only the one on the command line is built in full.
-
-    Building every parser with its options is most of the time ``ai-spine --version`` takes
-    (~20 parsers, ~150 options); a command that was not asked for gets a bare parser that
-    only keeps its name and help line for the listing. ``path`` None builds everything.
-    """
-
-    def __init__(
-        self, action: Any, prefix: Tuple[str, ...], path: Optional[Tuple[str, ...]]
-    ) -> None:
-        self.action = action
-        self.prefix = prefix
-        self.path = path
-
-    def add(
-        self, name: str, help_text: str, description: Optional[str] = None
-    ) -> Optional[argparse.ArgumentParser]:
-        """Add the command ``name``: its parser if it is wanted, else None (after a stub)."""
-        words = self.prefix + (name,)
-        if self.action is None:
-            return None
-        if self.path is not None and self.path[: len(words)] != words:
-            self.action.add_parser(name, help=help_text, add_help=False)
-            return None
-        parser: argparse.ArgumentParser = self.action.add_parser(
-            name, help=help_text, description=description or help_text[0].upper() + help_text[1:]
-        )
-        return parser
-
-
-def _api_command(
-    commands: _Commands,
-    name: str,
-    handler: Callable[[argparse.Namespace, "AISpine"], int],
-    help_text: str,
-    *,
-    http_timeout: bool = True,
-    description: Optional[str] = None,
-) -> Any:
-    parser = commands.add(name, help_text, description)
-    if parser is None:
-        return _Ignored()
-    _add_connection_options(parser, top=False, http_timeout=http_timeout)
-    parser.set_defaults(api_handler=handler)
-    return parser
-
-
-def _group(commands: _Commands, name: str, help_text: str) -> _Commands:
-    parser = commands.add(name, help_text, help_text)
-    if parser is None:
-        return _Commands(None, commands.prefix + (name,), commands.path)
-    children = parser.add_subparsers(dest="{}_command".format(name), metavar="COMMAND")
-    children.required = True
-    return _Commands(children, commands.prefix + (name,), commands.path)
-
-
-def _add_wait_options(parser: Any) -> None:
-    parser.add_argument(
-        "--timeout",
-        dest="wait_timeout",
-        type=_positive_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="seconds to wait for the execution to finish (default {:g}); the execution "
-        "goes on after it. The HTTP timeout goes before the command".format(DEFAULT_WAIT_TIMEOUT),
-    )
-    parser.add_argument(
-        "--interval",
-        type=_positive_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="longest pause between two polls (default {:g})".format(DEFAULT_POLL_INTERVAL),
-    )
-
-
-def _add_api_commands(subparsers: _Commands) -> None:
-    _api_command(subparsers, "health", _cmd_health, "check that the server is up (exit 1 if not)")
-    _api_command(subparsers, "status", _cmd_status, "show the server's components and counts")
-    _api_command(subparsers, "metrics", _cmd_metrics, "show the server's execution metrics")
-
-    flows = _group(subparsers, "flows", "list flows or show one")
-    _api_command(flows, "list", _cmd_flows_list, "list the flows")
-    get = _api_command(flows, "get", _cmd_flows_get, "show one flow and its nodes")
-    get.add_argument("flow_id", metavar="FLOW_ID", help="the flow's id")
-
-    agents = _group(subparsers, "agents", "list, show, register or remove agents")
-    _api_command(agents, "list", _cmd_agents_list, "list the registered agents")
-    get = _api_command(agents, "get", _cmd_agents_get, "show one agent")
-    get.add_argument("agent_id", metavar="AGENT_ID", help="the agent's id")
-    create = _api_command(
-        agents,
-        "create",
-        _cmd_agents_create,
-        "register an agent described by a JSON file",
-        description="Register an agent (an existing agent_id is replaced). The file holds a "
-        "JSON object with agent_id, name, description, endpoint, capabilities and agent_type.",
-    )
-    create.add_argument(
-        "--file", required=True, metavar="PATH", help="the agent's JSON file, or - for stdin"
-    )
-    delete = _api_command(agents, "delete", _cmd_agents_delete, "remove an agent")
-    delete.add_argument("agent_id", metavar="AGENT_ID", help="the agent's id")
-
-    run = _api_command(
-        subparsers,
-        "run",
-        _cmd_run,
-        "execute a flow, and optionally wait for its result",
-        http_timeout=False,
-        description="Start an execution of a flow. Without --wait, print its id at once; with "
-        "--wait, wait for it to finish (a live status line on a terminal) and print it. "
-        "Exit status 3 if it failed or was cancelled, 4 if the wait timed out, 130 on "
-        "Ctrl-C (the execution goes on).",
-    )
-    run.add_argument("flow_id", metavar="FLOW_ID", help="the flow to run")
-    run.add_argument(
-        "--input",
-        required=True,
-        metavar="JSON",
-        help="the flow's input: a JSON object, @file.json, or - to read standard input",
-    )
-    run.add_argument(
-        "--metadata", metavar="JSON", help="metadata stored with the request (same forms)"
-    )
-    run.add_argument("--wait", action="store_true", help="wait for the execution to finish")
-    _add_wait_options(run)
-
-    executions = _group(subparsers, "executions", "list, show, wait for or cancel executions")
-    listing = _api_command(
-        executions, "list", _cmd_executions_list, "list executions, newest first"
-    )
-    listing.add_argument(
-        "--limit", type=_int_at_least(1), default=20, metavar="N", help="page size (default 20)"
-    )
-    listing.add_argument(
-        "--offset", type=_int_at_least(0), default=0, metavar="N", help="skip the N newest"
-    )
-    listing.add_argument(
-        "--status",
-        choices=sorted(EXECUTION_STATUSES),
-        help="only executions in this status (filtered here: the server ignores it)",
-    )
-    for name, handler, help_text in (
-        ("get", _cmd_executions_get, "show one execution"),
-        ("cancel", _cmd_executions_cancel, "cancel a running execution"),
-        ("results", _cmd_executions_results, "show an execution and the result of each node"),
-    ):
-        command = _api_command(executions, name, handler, help_text)
-        command.add_argument(
-            "execution_id", type=_execution_id, metavar="EXECUTION_ID", help="a UUID"
-        )
-    wait = _api_command(
-        executions,
-        "wait",
-        _cmd_executions_wait,
-        "wait for an execution to finish",
-        http_timeout=False,
-        description="Wait for an execution to finish (a live status line on a terminal) and "
-        "print it. Exit status 3 if it failed or was cancelled, 4 if the wait timed out, "
-        "130 on Ctrl-C (the execution goes on).",
-    )
-    wait.add_argument("execution_id", type=_execution_id, metavar="EXECUTION_ID", help="a UUID")
-    _add_wait_options(wait)
-
-
-def _add_serve(commands: _Commands) -> None:
-    parser = commands.add(
-        "serve",
-        "run the local in-memory AI Spine server",
-        "Run an in-memory AI Spine server on loopback until Ctrl-C. It answers like the "
-        "real API and runs executions by calling agents over HTTP.",
-    )
-    if parser is None:
-        return
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_SERVE_HOST,
-        help="loopback address to bind (default %(default)s)",
-    )
-    parser.add_argument(
-        "--port",
-        type=_port,
-        default=DEFAULT_SERVE_PORT,
-        help="port to bind, 0 for any free port (default %(default)s)",
-    )
-    parser.add_argument(
-        "--api-key",
-        type=_server_api_key,
-        default=None,
-        help="require 'Authorization: Bearer KEY' on every route but /health and /",
-    )
-    parser.add_argument(
-        "--with-demo-agents",
-        action="store_true",
-        help="also serve the demo agents and register them with the demo flow",
-    )
-    parser.add_argument(
-        "--agent-timeout",
-        type=_positive_seconds,
-        default=DEFAULT_AGENT_TIMEOUT,
-        metavar="SECONDS",
-        help="seconds an agent call may take (default %(default)s)",
-    )
-    parser.add_argument(
-        "--allow-remote-agents",
-        action="store_true",
-        help="let executions call agents that are not on this machine",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
-    parser.set_defaults(handler=_cmd_serve)
-
-
-def _add_demo(commands: _Commands) -> None:
-    parser = commands.add(
-        "demo",
-        "run a flow end to end on a local server (offline)",
-        "Start a local AI Spine server and demo agents, then use the SDK to register the "
-        "agents, create a sentiment -> credit-scoring flow, execute it for one applicant, "
-        "show its progress and print the result. Needs no network.",
-    )
-    if parser is None:
-        return
-    parser.add_argument(
-        "--text",
-        default="Stable job for six years, great references, steady income.",
-        help="the applicant's note, scored for sentiment",
-    )
-    parser.add_argument(
-        "--income", type=_non_negative_number, default=85000, help="yearly income (0 or more)"
-    )
-    parser.add_argument(
-        "--debt", type=_non_negative_number, default=12000, help="outstanding debt (0 or more)"
-    )
-    parser.set_defaults(handler=_cmd_demo)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``ai-spine`` argument parser with one subparser per command.
-
-    Returns:
-        The parser. Local commands set ``handler(args)``; API commands set
-        ``api_handler(args, client)``.
-
-    Example:
-        >>> build_parser().parse_args(["serve", "--port", "0"]).port
-        0
-        >>> build_parser().parse_args(["--format", "json", "flows", "get", "f1"]).flow_id
-        'f1'
-    """
-    return _build_parser(None)
-
-
-def _build_parser(path: Optional[Tuple[str, ...]]) -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description="The AI Spine API from a shell: check the server, run flows and watch "
-        "them, manage agents and executions; or run a local server.",
-        epilog="Exit status: 0 ok, 1 API or network error, 2 usage error, 3 execution failed "
-        "or cancelled, 4 wait timed out, 130 interrupted. 'ai-spine COMMAND --help' for more.",
-    )
-    parser.add_argument("--version", action=_Version, help="show the version and exit")
-    _add_connection_options(parser, top=True)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    subparsers.required = True
-    commands = _Commands(subparsers, (), path)
-    _add_api_commands(commands)
-    _add_serve(commands)
-    _add_demo(commands)
-    return parser
-
-
-_TOP_VALUE_OPTIONS = ("--base-url", "--api-key", "--timeout", "--max-retries", "--format")
-_TOP_FLAG_OPTIONS = ("--debug", "--version", "--help")
-_GROUPS = ("flows", "agents", "executions")
-
-
-def _command_path(argv: Sequence[str]) -> Tuple[str, ...]:
-    """The command words in ``argv`` (``("executions", "get")``), read as argparse will.
-
-    Options before the command are skipped with their values (a unique prefix of an option
-    counts, as argparse allows); the first other word is the command, and for a group the
-    next one is its subcommand.
-    """
-    words: List[str] = []
-    skip_value = options_done = False
-    for token in argv:
-        if skip_value:
-            skip_value = False
-        elif token == "--" and not options_done:
-            options_done = True
-        elif token.startswith("-") and len(token) > 1 and not options_done:
-            if not words and "=" not in token:
-                names = [o for o in _TOP_VALUE_OPTIONS + _TOP_FLAG_OPTIONS if o.startswith(token)]
-                skip_value = len(names) == 1 and names[0] in _TOP_VALUE_OPTIONS
-        else:
-            words.append(token)
-            if len(words) == 2 or words[0] not in _GROUPS:
-                break
-    return tuple(words)
-
-
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse ``argv`` with a parser built for the command it names.
-
-    Raises:
-        SystemExit: For a usage error, ``--help`` or ``--version`` (argparse's own exits).
-    """
-    parser = _build_parser(_command_path(argv))
-    args, unknown = parser.parse_known_args(argv)
-    if not (hasattr(args, "handler") or hasattr(args, "api_handler")):
-        # The command read from argv was not the one argparse chose: let the full parser decide.
-        return build_parser().parse_args(argv)
-    if unknown:
-        parser.parse_args(argv)  # argparse's own "unrecognized arguments" error
-    return args
-
-
 def _client(args: argparse.Namespace) -> "AISpine":
     from .client import AISpine
 
@@ -1255,6 +731,52 @@ def _run_api(args: argparse.Namespace) -> int:
         return status
 
 
+def write_version() -> None:
+    """Print ``ai-spine X.Y.Z``: what ``--version`` prints, with or without a parser."""
+    sys.stdout.write("{} {}\n".format(PROG, __version__))
+    sys.stdout.flush()
+
+
+def _answered_at_once(argv: Sequence[str]) -> bool:
+    """Answer ``--version`` alone, or ``[COMMAND...] --help``, without argparse; True if so.
+
+    Importing argparse (it imports ``re``) and building a parser cost more than Python's
+    own start-up; this prints the same text they would (the stored help that
+    ``_Parser.format_help`` returns too). Any other command line goes to the parser.
+    """
+    if list(argv) == ["--version"]:
+        write_version()
+        return True
+    if not argv or argv[-1] not in ("-h", "--help"):
+        return False
+    from ._cli_help import HELP
+
+    text = HELP.get(" ".join([PROG] + list(argv[:-1])))
+    if text is None:
+        return False
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return True
+
+
+def build_parser() -> "argparse.ArgumentParser":
+    """Build the ``ai-spine`` argument parser with one subparser per command.
+
+    Returns:
+        The parser. Local commands set ``handler(args)``; API commands set
+        ``api_handler(args, client)``.
+
+    Example:
+        >>> build_parser().parse_args(["serve", "--port", "0"]).port
+        0
+        >>> build_parser().parse_args(["--format", "json", "flows", "get", "f1"]).flow_id
+        'f1'
+    """
+    from . import _cli_parser
+
+    return _cli_parser.build(None)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``ai-spine`` command line.
 
@@ -1271,12 +793,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         0
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv == ["--version"]:
-        # The one answer that needs no parser: building one (and argparse's translations
-        # lookups) was a third of `ai-spine --version`'s time. The same output and exit.
-        _Version.write()
-        raise SystemExit(0)
-    args = _parse(argv)
+    if _answered_at_once(argv):
+        raise SystemExit(0)  # what argparse's --version and --help actions do
+    from . import _cli_parser
+
+    args = _cli_parser.parse(argv)
     debug = bool(getattr(args, "debug", False))
     command = " ".join(
         part for part in (args.command, getattr(args, args.command + "_command", None)) if part

@@ -249,9 +249,9 @@ def test_python_dash_m_ai_spine_is_the_command_line() -> None:
 def test_the_command_path_is_read_as_argparse_reads_it(
     argv: List[str], path: Tuple[str, ...]
 ) -> None:
-    from ai_spine.cli import _command_path
+    from ai_spine._cli_parser import command_path
 
-    assert _command_path(argv) == path
+    assert command_path(argv) == path
 
 
 @pytest.mark.parametrize(
@@ -264,16 +264,16 @@ def test_the_command_path_is_read_as_argparse_reads_it(
     ],
 )
 def test_the_parser_built_for_one_command_parses_as_the_full_one(argv: List[str]) -> None:
-    from ai_spine.cli import _parse
+    from ai_spine._cli_parser import parse
 
-    assert vars(_parse(argv)) == vars(build_parser().parse_args(argv))
+    assert vars(parse(argv)) == vars(build_parser().parse_args(argv))
 
 
 def test_a_misread_command_falls_back_to_the_full_parser(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ai_spine import cli
+    from ai_spine import _cli_parser
 
-    monkeypatch.setattr(cli, "_command_path", lambda argv: ("demo",))
-    args = cli._parse(["serve", "--port", "0"])
+    monkeypatch.setattr(_cli_parser, "command_path", lambda argv: ("demo",))
+    args = _cli_parser.parse(["serve", "--port", "0"])
     assert (args.command, args.port) == ("serve", 0)

@@ -409,12 +409,13 @@ def test_version_alone_is_answered_without_building_a_parser(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ai_spine
+    from ai_spine import _cli_parser
     from ai_spine import cli as module
 
     def no_parser(*args: Any) -> Any:
         raise AssertionError("a parser was built for --version")
 
-    monkeypatch.setattr(module, "_build_parser", no_parser)
+    monkeypatch.setattr(_cli_parser, "build", no_parser)
     with pytest.raises(SystemExit) as exited:
         module.main(["--version"])
     assert exited.value.code == 0
