@@ -6,18 +6,22 @@ each command, the median wall time of fresh processes and its ratio to ``python 
 measured the same way, so the figure is independent of how fast this machine is. It also
 lists any module of the HTTP stack the command imported (there should be none).
 
-It runs the ``ai-spine`` console script as pip writes it (``import re, sys; from
-ai_spine.cli import main; sys.exit(main())``) from a neutral working directory, by default
-with a clean virtual environment made for the run (nothing in its site-packages): a
+It runs the ``ai-spine`` console script as pip writes it, from a neutral working directory:
+the launcher of pip 25.2 and newer (``import sys; from ai_spine.cli import main;
+sys.exit(main())``, as uv's) for the headline figures, and the one older pips write, whose
+``import re`` alone costs about half of ``python -c pass`` on Python 3.12, for context. By
+default the interpreter is a clean virtual environment made for the run (nothing in its
+site-packages): a
 development environment is no baseline, since an editable install's ``.pth`` hook alone
 doubles ``python -c pass`` there and imports ``re`` and ``pathlib`` before any command runs.
 ``--python`` measures another interpreter instead; ``--source`` puts a source tree first on
 ``PYTHONPATH`` (the commands measured need none of the package's dependencies). Byte code
 is cached in a temporary directory and warmed up first, as an installed package has its
 ``.pyc`` files (so a ``PYTHONDONTWRITEBYTECODE`` environment does not count compiling as
-start-up). Stdlib only, Python 3.7+ (the byte-code cache directory needs 3.8; on 3.7 the
-usual ``__pycache__`` is used). Informational: no threshold, exit status 0 unless a command
-fails to run.
+start-up). The processes of all commands are interleaved, round after round, so that a
+burst of load on a shared machine falls on every command alike. Stdlib only, Python 3.7+
+(the byte-code cache directory needs 3.8; on 3.7 the usual ``__pycache__`` is used).
+Informational: no threshold, exit status 0 unless a command fails to run.
 
 Usage::
 
@@ -42,14 +46,23 @@ COMMANDS = (
     ["executions", "get", "not-a-uuid"],
 )
 HEAVY = ("requests", "urllib3", "ai_spine.client", "aiohttp")
-LAUNCHER = """import re
+LAUNCHER = """import sys
+from ai_spine.cli import main
+if __name__ == '__main__':
+    if sys.argv[0].endswith('.exe'):
+        sys.argv[0] = sys.argv[0][:-4]
+    sys.exit(main())
+"""
+"""What uv writes as ``bin/ai-spine``; pip 25.2 and newer write the same with
+``str.removesuffix`` (Python 3.9+), so this one runs on 3.7 and 3.8 too."""
+LEGACY_LAUNCHER = """import re
 import sys
 from ai_spine.cli import main
 if __name__ == '__main__':
     sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
     sys.exit(main())
 """
-"""What pip writes as ``bin/ai-spine`` (its ``import re`` is part of every start-up)."""
+"""What older pips write (the newest pip for Python 3.7 and 3.8 among them)."""
 
 
 def clean_python(where: str) -> str:
@@ -72,22 +85,26 @@ def _env(source: str, cache: str) -> Dict[str, str]:
     return env
 
 
-def median_seconds(argv: Sequence[str], runs: int, env: Dict[str, str], cwd: str) -> float:
-    """Median wall time of ``runs`` fresh processes running ``argv`` (after one warm-up)."""
-    times: List[float] = []
+def median_seconds(
+    commands: Sequence[Sequence[str]], runs: int, env: Dict[str, str], cwd: str
+) -> List[float]:
+    """Median wall time of ``runs`` fresh processes of each command, run interleaved (after
+    one warm-up round, which writes the byte code)."""
+    times: List[List[float]] = [[] for _ in commands]
     for index in range(runs + 1):
-        began = time.perf_counter()
-        subprocess.run(
-            list(argv),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            check=False,
-        )
-        if index:  # the first run writes the byte code
-            times.append(time.perf_counter() - began)
-    return statistics.median(times)
+        for argv, seconds in zip(commands, times):
+            began = time.perf_counter()
+            subprocess.run(
+                list(argv),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                check=False,
+            )
+            if index:
+                seconds.append(time.perf_counter() - began)
+    return [statistics.median(seconds) for seconds in times]
 
 
 def heavy_imports(argv: Sequence[str], env: Dict[str, str], cwd: str) -> List[str]:
@@ -122,8 +139,10 @@ def main(argv: Sequence[str] = ()) -> int:
         env = _env(source, cache)
         python = args.python or clean_python(os.path.join(cache, "venv"))
         script = os.path.join(cache, "ai-spine")
-        with open(script, "w", encoding="utf-8") as f:
-            f.write(LAUNCHER)
+        legacy = os.path.join(cache, "ai-spine-legacy")
+        for path, text in ((script, LAUNCHER), (legacy, LEGACY_LAUNCHER)):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
         figures["python"] = "clean venv" if not args.python else args.python
         version = subprocess.run(
             [python, script, "--version"],
@@ -137,27 +156,38 @@ def main(argv: Sequence[str] = ()) -> int:
         if version.returncode != 0:
             print("cannot run ai_spine:", version.stderr.strip(), file=sys.stderr)
             return 2
-        base = median_seconds([python, "-c", "pass"], args.runs, env, cwd)
+        measured = [[python, "-c", "pass"]]
+        for command in COMMANDS:
+            measured.append([python, script] + list(command))
+            measured.append([python, legacy] + list(command))
+        medians = median_seconds(measured, args.runs, env, cwd)
+        base = medians[0]
         print(
-            "{} with {} ({}); median of {} runs".format(
+            "{} with {} ({}); median of {} runs, interleaved".format(
                 version.stdout.strip(), python, figures["python"], args.runs
             )
         )
-        print("{:<40} {:>9} {:>7}  {}".format("command", "ms", "ratio", "HTTP stack imported"))
-        print("{:<40} {:>9.1f} {:>7.2f}  {}".format("python -c pass", base * 1000, 1.0, "-"))
+        print(
+            "{:<38} {:>8} {:>7}  {:>10} {:>7}  {}".format(
+                "command", "ms", "ratio", "legacy ms", "ratio", "HTTP stack imported"
+            )
+        )
+        print("{:<38} {:>8.1f} {:>7.2f}".format("python -c pass", base * 1000, 1.0))
         figures["python_c_pass_ms"] = round(base * 1000, 2)
-        for command in COMMANDS:
-            full = [python, script] + list(command)
-            seconds = median_seconds(full, args.runs, env, cwd)
-            heavy = ", ".join(heavy_imports(full, env, cwd)) or "none"
-            figures["commands"]["ai-spine " + " ".join(command)] = {
+        for index, command in enumerate(COMMANDS):
+            seconds, old = medians[1 + 2 * index], medians[2 + 2 * index]
+            name = "ai-spine " + " ".join(command)
+            heavy = ", ".join(heavy_imports([python, script] + list(command), env, cwd))
+            figures["commands"][name] = {
                 "ms": round(seconds * 1000, 2),
                 "ratio": round(seconds / base, 2),
-                "heavy": heavy,
+                "legacy_launcher_ms": round(old * 1000, 2),
+                "legacy_launcher_ratio": round(old / base, 2),
+                "heavy": heavy or "none",
             }
             print(
-                "{:<40} {:>9.1f} {:>7.2f}  {}".format(
-                    "ai-spine " + " ".join(command), seconds * 1000, seconds / base, heavy
+                "{:<38} {:>8.1f} {:>7.2f}  {:>10.1f} {:>7.2f}  {}".format(
+                    name, seconds * 1000, seconds / base, old * 1000, old / base, heavy or "none"
                 )
             )
     if args.json:
