@@ -77,6 +77,18 @@ class Fault(NamedTuple):
     requests: Optional[int]  # requests the server must see; None: at least one
     contains: str = ""  # a fragment the error's message must contain
     options: Dict[str, Any] = {}
+    async_raises: Any = "same"  # where the async client's answer differs (aiohttp's parser)
+
+
+def _aiohttp_refuses_nul() -> bool:
+    """aiohttp 3.13.4 and newer refuse a header value holding NUL, as RFC 9110 allows (its
+    older parsers, like http.client, pass it on)."""
+    try:
+        import aiohttp
+    except ImportError:  # no async client to test
+        return False
+    numbers = tuple(int(part) for part in aiohttp.__version__.split(".")[:3] if part.isdigit())
+    return numbers >= (3, 13, 4)
 
 
 MAY_HAVE_RUN = "may have reached the server and been carried out"
@@ -115,6 +127,7 @@ FAULTS = [
         None,
         1,
         1,
+        async_raises=NetworkError if _aiohttp_refuses_nul() else None,
     ),
     Fault("status is a list", raw(execution_with(status=["running"])), wait(5), ServerError, 1, 1),
     Fault("status is an object", raw(execution_with(status={"a": 1})), wait(5), ServerError, 1, 1),
@@ -251,11 +264,14 @@ def test_fault(fault: Fault, make_client: Callable[..., Any], client_kind: str) 
             error = caught
         elapsed = time.monotonic() - started
         requests = server.count
-        if fault.raises is None:
+        raises = fault.raises
+        if client_kind == "async" and fault.async_raises != "same":
+            raises = fault.async_raises
+        if raises is None:
             assert error is None, "{!r}".format(error)
         else:
-            assert type(error) is fault.raises or (
-                fault.raises is AISpineError and isinstance(error, AISpineError)
+            assert type(error) is raises or (
+                raises is AISpineError and isinstance(error, AISpineError)
             ), "{!r}".format(error)
             assert fault.contains in str(error)
         assert elapsed <= fault.budget + MARGIN
