@@ -110,9 +110,12 @@ class _Pool:
 
     def _create(self) -> Any:
         settings = self.settings
-        connector = aiohttp.TCPConnector(
-            limit=settings.max_connections, ssl=tls_context(settings.verify, settings.cert)
-        )
+        tls: Dict[str, Any] = {}
+        if settings.base_url[:6].lower() == "https:":  # proxies are http:// (checked)
+            # Loading a CA bundle takes ~30 ms, so a client of a plain-http server (a local
+            # one, a test's) builds no context; aiohttp keeps its verified default.
+            tls["ssl"] = tls_context(settings.verify, settings.cert)
+        connector = aiohttp.TCPConnector(limit=settings.max_connections, **tls)
         # trust_env=False: ~/.netrc credentials are never sent; proxies come from
         # proxy_for(), which reads the environment as requests does.
         # auto_decompress=False: Body decompresses, within the size cap.

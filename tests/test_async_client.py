@@ -404,6 +404,29 @@ def test_tls_context_trusts_what_the_sync_client_trusts(
     assert tls_context(certifi.where(), None).cert_store_stats()["x509_ca"] > 0
 
 
+def test_a_client_of_a_plain_http_server_loads_no_ca_bundle(
+    server: LocalAISpine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loading certifi's bundle took ~30 ms of each client's first call, for nothing.
+    from ai_spine import _async
+
+    built: List[Any] = []
+    monkeypatch.setattr(_async, "tls_context", lambda *args: built.append(args))
+
+    async def health() -> Any:
+        async with AsyncAISpine(base_url=server.url) as client:
+            return await client.health_check()
+
+    async def tls_session() -> None:
+        session = AsyncAISpine(base_url="https://api.example.com")._transport._pool._create()
+        await session.close()
+
+    assert run(health())["status"] == "healthy"
+    assert built == []
+    run(tls_session())
+    assert built == [(True, None)]
+
+
 def test_a_tls_failure_is_a_network_error_and_not_retried() -> None:
     # A plain-HTTP listener spoken to in TLS: the handshake fails before anything is sent.
     with LocalAISpine() as plain:
