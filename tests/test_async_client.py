@@ -10,11 +10,13 @@ import asyncio
 import gc
 import inspect
 import logging
+import os
 import ssl
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import aiohttp
@@ -402,6 +404,18 @@ def test_tls_context_trusts_what_the_sync_client_trusts(
     with pytest.raises(OSError):
         tls_context(True, None)  # the environment's bundle is really the one loaded
     assert tls_context(certifi.where(), None).cert_store_stats()["x509_ca"] > 0
+
+
+def test_clients_trusting_the_same_unchanged_bundle_share_one_context(tmp_path: Any) -> None:
+    import certifi
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    first = tls_context(str(bundle), None)
+    assert tls_context(str(bundle), None) is first  # loading a bundle takes ~30 ms
+    os.utime(str(bundle), ns=(0, 0))  # a changed file is loaded again
+    again = tls_context(str(bundle), None)
+    assert again is not first and again.cert_store_stats()["x509_ca"] > 0
 
 
 def test_a_client_of_a_plain_http_server_loads_no_ca_bundle(
