@@ -109,6 +109,15 @@ def summary(results: Dict[str, Dict[str, Any]]) -> List[Row]:
         )
         rows.append(
             (
+                "same, once the collection import requests leaves due has run, ms",
+                w["in_process_added_after_collect_ms"],
+                None,
+                "(context)",
+                None,
+            )
+        )
+        rows.append(
+            (
                 "same, fresh process wall time minus import requests', ms",
                 w["added_ms"],
                 w["requests_ms"],
