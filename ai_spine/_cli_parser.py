@@ -48,9 +48,33 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+HELP_WIDTH = 78
+"""Help is laid out for an 80-column terminal (argparse keeps a margin of 2) whatever the
+terminal, as the text stored in :mod:`ai_spine._cli_help` is."""
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's layout at :data:`HELP_WIDTH`; asking the terminal's width would import
+    ``shutil`` (with zlib, bz2 and lzma), which costs more than this module, on every parse:
+    argparse formats a usage line to name each subcommand's parser."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: Optional[int] = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or HELP_WIDTH)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error on one line (argparse prints the whole usage first) and
     the stored help text (the same ``ai-spine --help`` prints without argparse)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(
