@@ -111,9 +111,9 @@ class _Pool:
     def _create(self) -> Any:
         settings = self.settings
         tls: Dict[str, Any] = {}
-        if settings.base_url[:6].lower() == "https:":  # proxies are http:// (checked)
-            # Loading a CA bundle takes ~30 ms, so a client of a plain-http server (a local
-            # one, a test's) builds no context; aiohttp keeps its verified default.
+        if _speaks_tls(settings):
+            # Loading a CA bundle takes ~30 ms, so a client that makes no TLS connection (to
+            # a local plain-http server, a test's) builds no context.
             tls["ssl"] = tls_context(settings.verify, settings.cert)
         connector = aiohttp.TCPConnector(limit=settings.max_connections, **tls)
         # trust_env=False: ~/.netrc credentials are never sent; proxies come from
@@ -339,11 +339,16 @@ def tls_context(verify: Any, cert: Any) -> Any:
         cafile = cafile or certifi.where()
     if cert is None:
         # Loading a bundle takes ~30 ms: clients that trust the same unchanged file share
-        # one context, as requests' sessions share the one it loads at import.
-        key = (cafile, os.stat(cafile).st_mtime_ns)
-        context = _TRUST.get(key)
-        if context is None:
-            context = _TRUST[key] = _trusting(cafile)
+        # one context, as requests' sessions share the one it loads at import. A file
+        # replaced or rewritten changes its inode or ctime even if its mtime is kept.
+        path = os.path.abspath(cafile)
+        found = os.stat(path)
+        stamp = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+        kept = _TRUST.get(path)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        context = _trusting(path)
+        _TRUST[path] = (stamp, context)
         return context
     context = _trusting(cafile)
     certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
@@ -351,7 +356,14 @@ def tls_context(verify: Any, cert: Any) -> Any:
     return context
 
 
-_TRUST: Dict[Tuple[str, int], ssl.SSLContext] = {}
+_TRUST: Dict[str, Tuple[Tuple[int, int, int, int], ssl.SSLContext]] = {}
+"""The context last built for each CA bundle path, with the file's stamp at the time."""
+
+
+def _speaks_tls(settings: Settings) -> bool:
+    """Whether the client's connections use TLS: to an https server or an https proxy."""
+    proxy = proxy_for(settings.base_url, settings.proxies) or ""
+    return any(url[:6].lower() == "https:" for url in (settings.base_url, proxy))
 
 
 def _trusting(cafile: str) -> ssl.SSLContext:

@@ -406,16 +406,32 @@ def test_tls_context_trusts_what_the_sync_client_trusts(
     assert tls_context(certifi.where(), None).cert_store_stats()["x509_ca"] > 0
 
 
-def test_clients_trusting_the_same_unchanged_bundle_share_one_context(tmp_path: Any) -> None:
+def test_clients_trusting_the_same_unchanged_bundle_share_one_context(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import certifi
 
+    from ai_spine import _async
+
+    certificates = Path(certifi.where()).read_bytes()
     bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    bundle.write_bytes(certificates)
     first = tls_context(str(bundle), None)
     assert tls_context(str(bundle), None) is first  # loading a bundle takes ~30 ms
-    os.utime(str(bundle), ns=(0, 0))  # a changed file is loaded again
+    monkeypatch.chdir(str(tmp_path))
+    assert tls_context("bundle.pem", None) is first  # the same file by a relative path
+    os.utime(str(bundle), ns=(0, 0))  # a touched file is loaded again
     again = tls_context(str(bundle), None)
-    assert again is not first and again.cert_store_stats()["x509_ca"] > 0
+    assert again is not first and again.cert_store_stats()["x509_ca"] > 1
+    # Replaced by one certificate, its modification time kept (cp -p, rsync -t): reloaded.
+    end = b"-----END CERTIFICATE-----\n"
+    bundle.write_bytes(certificates[: certificates.index(end) + len(end)])
+    os.utime(str(bundle), ns=(0, 0))
+    replaced = tls_context(str(bundle), None)
+    assert replaced.cert_store_stats()["x509_ca"] == 1
+    # One context kept per bundle, however often it changed.
+    assert [path for path in _async._TRUST if path == str(bundle)] == [str(bundle)]
+    assert _async._TRUST[str(bundle)][1] is replaced
 
 
 def test_a_client_of_a_plain_http_server_loads_no_ca_bundle(
@@ -431,14 +447,23 @@ def test_a_client_of_a_plain_http_server_loads_no_ca_bundle(
         async with AsyncAISpine(base_url=server.url) as client:
             return await client.health_check()
 
-    async def tls_session() -> None:
-        session = AsyncAISpine(base_url="https://api.example.com")._transport._pool._create()
+    async def tls_session(**options: Any) -> None:
+        session = AsyncAISpine(**options)._transport._pool._create()
         await session.close()
 
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     assert run(health())["status"] == "healthy"
     assert built == []
-    run(tls_session())
+    run(tls_session(base_url="HTTPS://api.example.com"))
     assert built == [(True, None)]
+    # A plain-http server behind an https proxy: the TLS to the proxy is verified as asked.
+    run(tls_session(base_url=server.url, proxies={"http": "https://proxy:3128"}, verify=False))
+    assert built == [(True, None), (False, None)]
+    monkeypatch.setenv("HTTP_PROXY", "https://env-proxy:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    run(tls_session(base_url="http://api.example.com"))
+    assert built == [(True, None), (False, None), (True, None)]
 
 
 def test_a_tls_failure_is_a_network_error_and_not_retried() -> None:
