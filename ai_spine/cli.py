@@ -733,8 +733,18 @@ def _run_api(args: argparse.Namespace) -> int:
 
 def write_version() -> None:
     """Print ``ai-spine X.Y.Z``: what ``--version`` prints, with or without a parser."""
-    sys.stdout.write("{} {}\n".format(PROG, __version__))
-    sys.stdout.flush()
+    _print_answer("{} {}\n".format(PROG, __version__))
+
+
+def _print_answer(text: str) -> None:
+    # As argparse prints help: to stderr when there is no stdout, and nothing (no traceback
+    # either) when the reader has gone away, e.g. `ai-spine --help | head -1`.
+    stream = sys.stdout or sys.stderr
+    try:
+        stream.write(text)
+        stream.flush()
+    except (AttributeError, OSError):
+        _silence_stdout()  # so that the flush at exit does not report it either
 
 
 def _answered_at_once(argv: Sequence[str]) -> bool:
@@ -749,13 +759,15 @@ def _answered_at_once(argv: Sequence[str]) -> bool:
         return True
     if not argv or argv[-1] not in ("-h", "--help"):
         return False
+    words = list(argv[:-1])
+    if any(word.split() != [word] for word in words):
+        return False  # not a command word ("flows list" as one argument is argparse's error)
     from ._cli_help import HELP
 
-    text = HELP.get(" ".join([PROG] + list(argv[:-1])))
+    text = HELP.get(" ".join([PROG] + words))
     if text is None:
         return False
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    _print_answer(text)
     return True
 
 
@@ -832,4 +844,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m ai_spine.cli`: run the module imported under its own name, the one that
+    # ai_spine._cli_parser registers the commands of (their UsageError is that module's).
+    from ai_spine.cli import main as _main
+
+    sys.exit(_main())

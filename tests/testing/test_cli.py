@@ -277,3 +277,23 @@ def test_a_misread_command_falls_back_to_the_full_parser(
     monkeypatch.setattr(_cli_parser, "command_path", lambda argv: ("demo",))
     args = _cli_parser.parse(["serve", "--port", "0"])
     assert (args.command, args.port) == ("serve", 0)
+
+
+@pytest.mark.parametrize("module", ["ai_spine", "ai_spine.cli"])
+def test_python_m_reports_a_usage_error_as_the_console_script_does(module: str) -> None:
+    # `python -m ai_spine.cli` runs cli.py as __main__: its commands must still raise the
+    # UsageError that main() catches, not a second copy's.
+    from ._cli_support import child_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--base-url", "http://127.0.0.1:9"]
+        + ["run", "flow-1", "--input", "{bad"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        universal_newlines=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("ai-spine run: error: --input: invalid JSON"), done.stderr

@@ -102,6 +102,46 @@ def test_help_asked_among_other_arguments_prints_the_same_text(
     assert (outcome.status, outcome.out, outcome.err) == (0, HELP[prog], "")
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["run", "-h"], ["--version"], ["--debug", "--help"]])
+def test_an_answer_to_a_reader_that_went_away_exits_quietly(argv: List[str]) -> None:
+    # `ai-spine --help | head -1`, or a pager quit early: as argparse does, no traceback.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            command(*argv),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=child_env(),
+            universal_newlines=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_help_without_a_stdout_goes_to_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_spine._cli_help import HELP
+
+    monkeypatch.setattr(sys, "stdout", None)  # pythonw, or a daemon that closed it
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().err == HELP["ai-spine run"]
+
+
+def test_a_command_word_with_a_space_is_argparse_to_refuse(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome = run_in_process(capsys, monkeypatch, ["flows list", "--help"])
+    assert outcome.status == cli.EXIT_USAGE
+    assert "invalid choice: 'flows list'" in outcome.err
+
+
 def test_help_of_an_unknown_command_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
