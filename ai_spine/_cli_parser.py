@@ -86,6 +86,12 @@ class _Parser(argparse.ArgumentParser):
 
         return HELP.get(self.prog) or super().format_help()
 
+    def print_help(self, file: Any = None) -> None:
+        if file is not None:
+            super().print_help(file)
+        else:  # as the stored help prints: quiet if the reader went away (argparse < 3.11 is not)
+            _cli._print_answer(self.format_help())
+
 
 # --- Argument types: each refuses a bad value with a message saying what is wrong ---------
 

@@ -737,7 +737,7 @@ def write_version() -> None:
 
 
 def _print_answer(text: str) -> None:
-    # As argparse prints help: to stderr when there is no stdout, and nothing (no traceback
+    # As argparse (3.11+) prints help: to stderr when there is no stdout, and nothing (no traceback
     # either) when the reader has gone away, e.g. `ai-spine --help | head -1`.
     stream = sys.stdout or sys.stderr
     try:
