@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -606,7 +607,14 @@ def test_verify_takes_a_ca_bundle_like_the_sync_client_s() -> None:
 
     with TLSServer() as server:
         assert run(health(server.url, CA)) == {"status": "healthy"}
-        with pytest.raises(NetworkError) as caught:
-            run(health(server.url, True))
-        assert caught.value.kind == Failure.TLS
+        with warnings.catch_warnings():
+            if sys.version_info[:2] == (3, 8):
+                # asyncio 3.8 can leave the client socket of a failed handshake (aiohttp
+                # 3.10 creates it and hands it over with sock=) to the garbage collector.
+                warnings.filterwarnings("ignore", "unclosed <socket", ResourceWarning)
+            with pytest.raises(NetworkError) as caught:
+                run(health(server.url, True))
+            assert caught.value.kind == Failure.TLS
+            del caught
+            gc.collect()
         assert server.paths == ["/health"]
