@@ -69,8 +69,9 @@ def require_aiohttp() -> Any:
 class _Pool:
     """The session that a transport and the transports derived from it share."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, proxy: Optional[str]) -> None:
         self.settings = settings
+        self.proxy = proxy
         self.user_session = settings.session
         self.session: Any = settings.session
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -111,7 +112,7 @@ class _Pool:
     def _create(self) -> Any:
         settings = self.settings
         tls: Dict[str, Any] = {}
-        if _speaks_tls(settings):
+        if _speaks_tls(settings.base_url, self.proxy):
             # Loading a CA bundle takes ~30 ms, so a client that makes no TLS connection (to
             # a local plain-http server, a test's) builds no context.
             tls["ssl"] = tls_context(settings.verify, settings.cert)
@@ -192,8 +193,8 @@ class AsyncTransport(TransportBase):
                 )
             )
         super().__init__(settings)
-        self._pool = _Pool(settings)
         self._options = _request_options(settings)
+        self._pool = _Pool(settings, self._options.get("proxy"))
         self._last_timeout: Optional[Tuple[Any, Any]] = None
 
     async def close(self) -> None:
@@ -360,10 +361,9 @@ _TRUST: Dict[str, Tuple[Tuple[int, int, int, int], ssl.SSLContext]] = {}
 """The context last built for each CA bundle path, with the file's stamp at the time."""
 
 
-def _speaks_tls(settings: Settings) -> bool:
+def _speaks_tls(base_url: str, proxy: Optional[str]) -> bool:
     """Whether the client's connections use TLS: to an https server or an https proxy."""
-    proxy = proxy_for(settings.base_url, settings.proxies) or ""
-    return any(url[:6].lower() == "https:" for url in (settings.base_url, proxy))
+    return any(url[:6].lower() == "https:" for url in (base_url, proxy or ""))
 
 
 def _trusting(cafile: str) -> ssl.SSLContext:
