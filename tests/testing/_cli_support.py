@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set
 
 import pytest
 
@@ -59,6 +59,30 @@ def run_subprocess(
         check=False,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+def modules_imported_by(argv: Sequence[str]) -> Set[str]:
+    """The modules a child ``python -m ai_spine argv`` imports, from ``-X importtime``.
+
+    The command may succeed or fail on usage (exit 0 or 2); anything else fails the test.
+    """
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime"] + command(*argv)[1:],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        universal_newlines=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode in (0, 2), done.stderr
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "ai_spine.cli" in imported
+    return imported
 
 
 def run_in_process(

@@ -13,14 +13,14 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import Dict, Iterator, List, Set
+from typing import Dict, Iterator, List
 
 import pytest
 
 from ai_spine import cli
 from ai_spine._cli_parser import build
 
-from ._cli_support import child_env, command, run_in_process
+from ._cli_support import child_env, command, modules_imported_by, run_in_process
 
 
 def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -151,29 +151,9 @@ def test_help_of_an_unknown_command_is_a_usage_error(
     assert "invalid choice: 'nope'" in outcome.err
 
 
-def _imported(argv: List[str]) -> Set[str]:
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime"] + command(*argv)[1:],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        universal_newlines=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode in (0, cli.EXIT_USAGE), done.stderr
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    assert "ai_spine.cli" in imported
-    return imported
-
-
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["agents", "create", "--help"]])
 def test_version_and_help_never_import_argparse(argv: List[str]) -> None:
-    imported = _imported(argv)
+    imported = modules_imported_by(argv)
     assert not imported & {"argparse", "ai_spine._cli_parser", "requests"}, argv
 
 
@@ -181,7 +161,7 @@ def test_version_and_help_never_import_argparse(argv: List[str]) -> None:
 def test_parsing_never_asks_the_terminal_its_width() -> None:
     # shutil.get_terminal_size() would import shutil (zlib, bz2, lzma) on every parse:
     # argparse formats a usage line to name each subcommand's parser.
-    imported = _imported(["executions", "get", "not-a-uuid"])
+    imported = modules_imported_by(["executions", "get", "not-a-uuid"])
     assert "ai_spine._cli_parser" in imported
     assert "shutil" not in imported
 

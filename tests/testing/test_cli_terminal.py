@@ -20,7 +20,7 @@ import pytest
 
 from ai_spine.testing import DEMO_FLOW_ID, LocalAISpine
 
-from ._cli_support import child_env, command, run_in_process
+from ._cli_support import child_env, command, modules_imported_by, run_in_process
 
 try:
     import pty
@@ -245,21 +245,6 @@ def test_ctrl_c_during_run_wait_in_process_returns_130(
     ],
 )
 def test_commands_that_do_not_call_the_api_never_import_the_http_stack(argv: List[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime"] + command(*argv)[1:],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        universal_newlines=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode in (0, 2), done.stderr
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    assert "ai_spine.cli" in imported
+    imported = modules_imported_by(argv)
     for heavy in ("requests", "urllib3", "ai_spine.client", "ai_spine.exceptions", "aiohttp"):
         assert heavy not in imported, "{} imported {}".format(argv, heavy)
