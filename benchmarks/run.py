@@ -48,7 +48,7 @@ BENCHMARKS: Dict[str, Tuple[str, List[str], List[str]]] = {
         ["--calls", "300", "--rounds", "3", "--pad-env", "142", "--kinds", "requests,sdk231,ours"],
         [],
     ),
-    "wait": ("wait.py", [], ["--longest", "4", "--count", "8", "--repeat", "2"]),
+    "wait": ("wait.py", [], ["--longest", "4", "--count", "8", "--repeat", "2", "--passes", "1"]),
     "batch": (
         "batch.py",
         ["--interval", "2", "--rounds", "3"],
