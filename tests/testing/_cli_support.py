@@ -44,12 +44,12 @@ def command(*argv: str) -> List[str]:
     return [sys.executable, "-m", "ai_spine"] + list(argv)
 
 
-def run_subprocess(
-    argv: Sequence[str], stdin: str = "", env: Optional[Dict[str, str]] = None
-) -> Outcome:
-    """Run ``python -m ai_spine argv`` with pipes (so stdout is not a terminal)."""
-    done = subprocess.run(
-        command(*argv),
+def run_child(
+    args: Sequence[str], stdin: str = "", env: Optional[Dict[str, str]] = None
+) -> "subprocess.CompletedProcess[str]":
+    """Run ``args`` (a Python command line) with pipes, in :func:`child_env` plus ``env``."""
+    return subprocess.run(
+        list(args),
         input=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -58,6 +58,13 @@ def run_subprocess(
         timeout=60,
         check=False,
     )
+
+
+def run_subprocess(
+    argv: Sequence[str], stdin: str = "", env: Optional[Dict[str, str]] = None
+) -> Outcome:
+    """Run ``python -m ai_spine argv`` with pipes (so stdout is not a terminal)."""
+    done = run_child(command(*argv), stdin, env)
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 
@@ -66,15 +73,7 @@ def modules_imported_by(argv: Sequence[str]) -> Set[str]:
 
     The command may succeed or fail on usage (exit 0 or 2); anything else fails the test.
     """
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime"] + command(*argv)[1:],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        universal_newlines=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_child([sys.executable, "-X", "importtime"] + command(*argv)[1:])
     assert done.returncode in (0, 2), done.stderr
     imported = {
         line.rsplit("|", 1)[1].strip()

@@ -283,17 +283,11 @@ def test_a_misread_command_falls_back_to_the_full_parser(
 def test_python_m_reports_a_usage_error_as_the_console_script_does(module: str) -> None:
     # `python -m ai_spine.cli` runs cli.py as __main__: its commands must still raise the
     # UsageError that main() catches, not a second copy's.
-    from ._cli_support import child_env
+    from ._cli_support import run_child
 
-    done = subprocess.run(
+    done = run_child(
         [sys.executable, "-m", module, "--base-url", "http://127.0.0.1:9"]
-        + ["run", "flow-1", "--input", "{bad"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        universal_newlines=True,
-        timeout=60,
-        check=False,
+        + ["run", "flow-1", "--input", "{bad"]
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("ai-spine run: error: --input: invalid JSON"), done.stderr
