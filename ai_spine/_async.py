@@ -69,9 +69,10 @@ def require_aiohttp() -> Any:
 class _Pool:
     """The session that a transport and the transports derived from it share."""
 
-    def __init__(self, settings: Settings, proxy: Optional[str]) -> None:
+    def __init__(self, settings: Settings, proxy: Optional[str], trust: Any) -> None:
         self.settings = settings
         self.proxy = proxy
+        self.trust = trust  # what trusted_bundle() read when the client was built
         self.user_session = settings.session
         self.session: Any = settings.session
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -115,7 +116,7 @@ class _Pool:
         if _speaks_tls(settings.base_url, self.proxy):
             # Loading a CA bundle takes ~30 ms, so a client that makes no TLS connection (to
             # a local plain-http server, a test's) builds no context.
-            tls["ssl"] = tls_context(settings.verify, settings.cert)
+            tls["ssl"] = tls_context(self.trust, settings.cert)
         connector = aiohttp.TCPConnector(limit=settings.max_connections, **tls)
         # trust_env=False: ~/.netrc credentials are never sent; proxies come from
         # proxy_for(), which reads the environment as requests does.
@@ -193,8 +194,11 @@ class AsyncTransport(TransportBase):
                 )
             )
         super().__init__(settings)
+        # The environment is read here, once, as the sync client does: its proxy now, and
+        # its CA bundle's name now, though the bundle is loaded only for a TLS connection.
         self._options = _request_options(settings)
-        self._pool = _Pool(settings, self._options.get("proxy"))
+        trust = trusted_bundle(settings.verify) if settings.session is None else None
+        self._pool = _Pool(settings, self._options.get("proxy"), trust)
         self._last_timeout: Optional[Tuple[Any, Any]] = None
 
     async def close(self) -> None:
@@ -329,15 +333,9 @@ def tls_context(verify: Any, cert: Any) -> Any:
     Returns:
         False when ``verify`` is False, else an ``ssl.SSLContext``.
     """
-    if verify is False:
+    cafile = trusted_bundle(verify)
+    if cafile is False:
         return False
-    if isinstance(verify, str):
-        cafile = verify
-    else:
-        import certifi
-
-        cafile = next((os.environ[v] for v in CA_BUNDLE_ENV if os.environ.get(v)), "")
-        cafile = cafile or certifi.where()
     if cert is None:
         # Loading a bundle takes ~30 ms: clients that trust the same unchanged file share
         # one context, as requests' sessions share the one it loads at import. A file
@@ -355,6 +353,24 @@ def tls_context(verify: Any, cert: Any) -> Any:
     certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
     context.load_cert_chain(certfile, keyfile)
     return context
+
+
+def trusted_bundle(verify: Any) -> Any:
+    """What ``verify`` trusts, with the environment read now: False, or a CA bundle's path.
+
+    True means what the sync client trusts: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``,
+    else certifi's bundle.
+
+    Example:
+        >>> trusted_bundle("/etc/ssl/certs/ca-certificates.crt")
+        '/etc/ssl/certs/ca-certificates.crt'
+    """
+    if verify is False or isinstance(verify, str):
+        return verify
+    import certifi
+
+    found = next((os.environ[v] for v in CA_BUNDLE_ENV if os.environ.get(v)), "")
+    return found or certifi.where()
 
 
 _TRUST: Dict[str, Tuple[Tuple[int, int, int, int], ssl.SSLContext]] = {}

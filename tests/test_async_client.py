@@ -454,17 +454,50 @@ def test_a_client_of_a_plain_http_server_loads_no_ca_bundle(
 
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
+    default = _async.trusted_bundle(True)
     assert run(health())["status"] == "healthy"
     assert built == []
     run(tls_session(base_url="HTTPS://api.example.com"))
-    assert built == [(True, None)]
+    assert built == [(default, None)]
     # A plain-http server behind an https proxy: the TLS to the proxy is verified as asked.
     run(tls_session(base_url=server.url, proxies={"http": "https://proxy:3128"}, verify=False))
-    assert built == [(True, None), (False, None)]
+    assert built == [(default, None), (False, None)]
     monkeypatch.setenv("HTTP_PROXY", "https://env-proxy:3128")
     monkeypatch.setenv("NO_PROXY", "")
     run(tls_session(base_url="http://api.example.com"))
-    assert built == [(True, None), (False, None), (True, None)]
+    assert built == [(default, None), (False, None), (default, None)]
+
+
+def test_the_environment_s_ca_bundle_and_proxy_are_read_when_the_client_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the sync client: what the environment says when the client is built holds for its
+    # life, though the bundle itself is loaded only at the first TLS connection.
+    from ai_spine import _async
+
+    loaded: List[str] = []
+    monkeypatch.setattr(
+        _async, "_trusting", lambda path: loaded.append(path) or ssl.create_default_context()
+    )
+    built_with, set_later = tmp_path / "built-with.pem", tmp_path / "set-later.pem"
+    built_with.write_text("kept")
+    set_later.write_text("ignored")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(built_with))
+    monkeypatch.setenv("HTTPS_PROXY", "http://built-with-proxy:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    client = AsyncAISpine(base_url="https://api.example.com")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(set_later))
+    monkeypatch.setenv("HTTPS_PROXY", "http://set-later:3128")
+
+    async def first_use() -> Any:
+        session = client._transport._pool.get()
+        await client.close()
+        return session
+
+    run(first_use())
+    assert loaded == [str(built_with)]
+    assert client._transport._options["proxy"] == "http://built-with-proxy:3128"
 
 
 def test_a_tls_failure_is_a_network_error_and_not_retried() -> None:
