@@ -479,25 +479,38 @@ def test_the_environment_s_ca_bundle_and_proxy_are_read_when_the_client_is_built
     monkeypatch.setattr(
         _async, "_trusting", lambda path: loaded.append(path) or ssl.create_default_context()
     )
+    asked: List[Any] = []
+    real_tls_context = _async.tls_context
+    monkeypatch.setattr(
+        _async, "tls_context", lambda *args: asked.append(args) or real_tls_context(*args)
+    )
     built_with, set_later = tmp_path / "built-with.pem", tmp_path / "set-later.pem"
     built_with.write_text("kept")
     set_later.write_text("ignored")
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    for name in ("CURL_CA_BUNDLE", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(built_with))
     monkeypatch.setenv("HTTPS_PROXY", "http://built-with-proxy:3128")
     monkeypatch.setenv("NO_PROXY", "")
-    client = AsyncAISpine(base_url="https://api.example.com")
+    https_client = AsyncAISpine(base_url="https://api.example.com")
+    http_client = AsyncAISpine(base_url="http://api.example.com")  # no proxy when built
+    assert loaded == []  # a bundle is loaded at the first TLS connection, not before
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(set_later))
     monkeypatch.setenv("HTTPS_PROXY", "http://set-later:3128")
+    monkeypatch.setenv("HTTP_PROXY", "https://set-later:3128")  # would need TLS to reach
 
-    async def first_use() -> Any:
-        session = client._transport._pool.get()
+    async def first_use(client: AsyncAISpine) -> None:
+        client._transport._pool.get()
         await client.close()
-        return session
 
-    run(first_use())
-    assert loaded == [str(built_with)]
-    assert client._transport._options["proxy"] == "http://built-with-proxy:3128"
+    run(first_use(https_client))
+    assert asked == [(str(built_with), None)] and loaded == [str(built_with)]
+    assert https_client._transport._options["proxy"] == "http://built-with-proxy:3128"
+    run(first_use(http_client))
+    assert asked == [(str(built_with), None)]  # still plain http, directly: no TLS context
+    assert "proxy" not in http_client._transport._options
 
 
 def test_a_tls_failure_is_a_network_error_and_not_retried() -> None:
