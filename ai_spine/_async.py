@@ -331,11 +331,17 @@ def tls_context(verify: Any, cert: Any) -> Any:
     ``CURL_CA_BUNDLE``, else certifi's), so both clients trust the same servers.
 
     Returns:
-        False when ``verify`` is False, else an ``ssl.SSLContext``.
+        False when ``verify`` is False and there is no ``cert``, else an ``ssl.SSLContext``.
     """
     cafile = trusted_bundle(verify)
     if cafile is False:
-        return False
+        if cert is None:
+            return False
+        # requests still presents a client certificate when verification is off.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return _with_cert(context, cert)
     if cert is None:
         # Loading a bundle takes ~30 ms: clients that trust the same unchanged file share
         # one context, as requests' sessions share the one it loads at import. A file
@@ -349,7 +355,10 @@ def tls_context(verify: Any, cert: Any) -> Any:
         context = _trusting(path)
         _TRUST[path] = (stamp, context)
         return context
-    context = _trusting(cafile)
+    return _with_cert(_trusting(cafile), cert)
+
+
+def _with_cert(context: ssl.SSLContext, cert: Any) -> ssl.SSLContext:
     certfile, keyfile = cert if isinstance(cert, tuple) else (cert, None)
     context.load_cert_chain(certfile, keyfile)
     return context

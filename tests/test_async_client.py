@@ -407,6 +407,20 @@ def test_tls_context_trusts_what_the_sync_client_trusts(
     assert tls_context(certifi.where(), None).cert_store_stats()["x509_ca"] > 0
 
 
+def test_a_client_certificate_is_presented_even_with_verification_off() -> None:
+    # As requests does with verify=False and cert=...: no check of the server, but the
+    # client's certificate is still loaded (a missing key file proves it is read).
+    from tls_server import TLS
+
+    pair = (os.path.join(TLS, "server.pem"), os.path.join(TLS, "server.key"))
+    context = tls_context(False, pair)
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_NONE and context.check_hostname is False
+    with pytest.raises(OSError):
+        tls_context(False, (pair[0], os.path.join(TLS, "missing.key")))
+    assert tls_context(False, None) is False
+
+
 def test_clients_trusting_the_same_unchanged_bundle_share_one_context(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
