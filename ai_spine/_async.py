@@ -17,13 +17,18 @@ import asyncio
 import os
 import socket
 import ssl
-import urllib.request
 import weakref
 from typing import Any, Dict, List, Optional, Tuple, TypeVar
-from urllib.parse import urlsplit
+
+from requests.utils import select_proxy
 
 from . import _watchdog
-from ._base import Settings, TransportBase
+from ._base import (
+    Settings,
+    TransportBase,
+    proxies_with_environment,
+    verify_with_environment,
+)
 from ._operations import Operation
 from ._protocol import (
     Answer,
@@ -34,7 +39,7 @@ from ._protocol import (
     encode_request,
     request_headers,
 )
-from .constants import ASYNC_EXTRA, CA_BUNDLE_ENV
+from .constants import ASYNC_EXTRA
 from .exceptions import AISpineError, ValidationError
 
 try:
@@ -367,19 +372,19 @@ def _with_cert(context: ssl.SSLContext, cert: Any) -> ssl.SSLContext:
 def trusted_bundle(verify: Any) -> Any:
     """What ``verify`` trusts, with the environment read now: False, or a CA bundle's path.
 
-    True means what the sync client trusts: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``,
-    else certifi's bundle.
+    True means what the sync client trusts (:func:`~ai_spine._base.verify_with_environment`):
+    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's bundle.
 
     Example:
         >>> trusted_bundle("/etc/ssl/certs/ca-certificates.crt")
         '/etc/ssl/certs/ca-certificates.crt'
     """
-    if verify is False or isinstance(verify, str):
-        return verify
+    found = verify_with_environment(verify)
+    if found is not True:
+        return found
     import certifi
 
-    found = next((os.environ[v] for v in CA_BUNDLE_ENV if os.environ.get(v)), "")
-    return found or certifi.where()
+    return certifi.where()
 
 
 _TRUST: Dict[str, Tuple[Tuple[int, int, int, int], ssl.SSLContext]] = {}
@@ -398,23 +403,17 @@ def _trusting(cafile: str) -> ssl.SSLContext:
 
 
 def proxy_for(url: str, proxies: Optional[Dict[str, str]], environ: bool = True) -> Optional[str]:
-    """The proxy for ``url``: the client's ``proxies``, else the environment's, as requests
-    picks it (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, honouring ``NO_PROXY``).
+    """The proxy for ``url``, chosen as the sync client (requests) chooses it: from the
+    client's ``proxies`` and, unless ``environ`` is False, the environment's
+    (:func:`~ai_spine._base.proxies_with_environment`).
 
     Example:
         >>> proxy_for("https://api.example.com", {"https": "http://proxy:3128"})
         'http://proxy:3128'
     """
-    scheme = urlsplit(url).scheme
-    if proxies:
-        return proxies.get(scheme) or proxies.get("all")
-    if not environ:
-        return None
-    found = urllib.request.getproxies()
-    proxy = found.get(scheme) or found.get("all")
-    if proxy is None or urllib.request.proxy_bypass(urlsplit(url).hostname or ""):
-        return None
-    return proxy
+    merged = proxies_with_environment(url, proxies) if environ else dict(proxies or {})
+    found: Optional[str] = select_proxy(url, merged)
+    return found
 
 
 def classify(error: BaseException) -> Failure:

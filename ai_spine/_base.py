@@ -26,9 +26,12 @@ from typing import (
 )
 from urllib.parse import urlsplit
 
+import requests.utils
+
 from ._logging import Log
 from ._wait import Wait
 from .constants import (
+    CA_BUNDLE_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -157,6 +160,37 @@ def resolve_settings(
     )
     _warn_if_secrets_go_in_clear(settings)
     return settings
+
+
+def proxies_with_environment(url: str, proxies: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """The client's ``proxies``, with the environment's filling the schemes they lack.
+
+    requests' rules (``Session.merge_environment_settings``), which both clients follow:
+    ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``ALL_PROXY`` count unless ``NO_PROXY`` bypasses
+    ``url``'s host. ``requests.utils.select_proxy`` then picks the URL's scheme before
+    ``all``, so an environment's ``HTTPS_PROXY`` comes before the client's ``all``.
+
+    Example:
+        >>> proxies_with_environment("https://h", {"https": "http://p:3128"})["https"]
+        'http://p:3128'
+    """
+    merged: Dict[str, str] = dict(proxies or {})
+    for scheme, proxy in requests.utils.get_environ_proxies(url).items():
+        merged.setdefault(scheme, proxy)
+    return merged
+
+
+def verify_with_environment(verify: Verify) -> Verify:
+    """``verify``, with True replaced by ``REQUESTS_CA_BUNDLE`` or else ``CURL_CA_BUNDLE`` when
+    one is set, as requests does.
+
+    Example:
+        >>> verify_with_environment(False)
+        False
+    """
+    if verify is not True:
+        return verify
+    return next((os.environ[name] for name in CA_BUNDLE_ENV if os.environ.get(name)), True)
 
 
 def _warn_if_secrets_go_in_clear(settings: Settings) -> None:

@@ -16,7 +16,6 @@ that opened the connections, the session drops them and opens its own.
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import socket
 import threading
@@ -44,7 +43,12 @@ from urllib3.poolmanager import PoolManager
 from urllib3.util.timeout import Timeout as Urllib3Timeout
 
 from . import _watchdog
-from ._base import Settings, TransportBase
+from ._base import (
+    Settings,
+    TransportBase,
+    proxies_with_environment,
+    verify_with_environment,
+)
 from ._operations import Operation
 from ._protocol import (
     Answer,
@@ -453,16 +457,10 @@ def _own_options(settings: Settings) -> Dict[str, Any]:
     ``verify``, or else ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``. (``.netrc``, the other
     thing the scan reads, is never used: see ``_no_auth``.)
     """
-    proxies: Dict[str, str] = dict(settings.proxies or {})
-    environ = requests.utils.get_environ_proxies(
-        settings.base_url, no_proxy=proxies.get("no_proxy")
-    )
-    for scheme, proxy in environ.items():
-        proxies.setdefault(scheme, proxy)
-    verify: Any = settings.verify
-    if verify is True:
-        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    options: Dict[str, Any] = {"verify": verify, "proxies": proxies}
+    options: Dict[str, Any] = {
+        "verify": verify_with_environment(settings.verify),
+        "proxies": proxies_with_environment(settings.base_url, settings.proxies),
+    }
     if settings.cert is not None:
         options["cert"] = settings.cert
     return options

@@ -383,11 +383,53 @@ def test_proxies_come_from_the_client_then_the_environment(
     monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy:3128")
     assert proxy_for("https://api.example.com", None) == "http://env-proxy:3128"
     assert proxy_for("https://api.example.com", None, environ=False) is None
-    assert proxy_for("https://api.example.com", {"all": "http://mine:1"}) == "http://mine:1"
+    assert proxy_for("https://api.example.com", {"all": "http://mine:1"}, environ=False) == (
+        "http://mine:1"
+    )
     monkeypatch.setenv("NO_PROXY", "api.example.com")
     assert proxy_for("https://api.example.com", None) is None
+    assert proxy_for("https://api.example.com", {"all": "http://mine:1"}) == "http://mine:1"
     client = AsyncAISpine(base_url="https://other.example.com")
     assert client._transport._options == {"proxy": "http://env-proxy:3128"}
+
+
+@pytest.mark.parametrize(
+    "environ, proxies, expected",
+    [
+        ({}, None, None),
+        ({"HTTPS_PROXY": "http://env:1"}, None, "http://env:1"),
+        # requests' order: the environment's scheme before the client's "all"...
+        ({"HTTPS_PROXY": "http://env:1"}, {"all": "http://mine:2"}, "http://env:1"),
+        # ... the client's scheme before the environment's, which fills only what is missing
+        ({"HTTPS_PROXY": "http://env:1"}, {"https": "http://mine:2"}, "http://mine:2"),
+        ({"HTTPS_PROXY": "http://env:1"}, {"http": "http://mine:2"}, "http://env:1"),
+        ({"ALL_PROXY": "http://env-all:4"}, None, "http://env-all:4"),
+        ({"HTTPS_PROXY": "http://env:1", "NO_PROXY": "example.com"}, None, None),
+        (
+            {"HTTPS_PROXY": "http://env:1", "NO_PROXY": "example.com"},
+            {"all": "http://m:2"},
+            "http://m:2",
+        ),
+    ],
+)
+def test_both_clients_pick_the_same_proxy(
+    environ: Dict[str, str],
+    proxies: Any,
+    expected: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from requests.utils import select_proxy
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    url = "https://api.example.com"
+    sync = AISpine(base_url=url, proxies=proxies)
+    chosen_by_sync = select_proxy(url, sync._transport._options["proxies"])
+    chosen_by_async = AsyncAISpine(base_url=url, proxies=proxies)._transport._options.get("proxy")
+    assert chosen_by_sync == chosen_by_async == expected
 
 
 def test_tls_context_trusts_what_the_sync_client_trusts(
