@@ -1,7 +1,9 @@
 """What both clients share besides sending: settings, credentials and configuration.
 
 :func:`resolve_settings` turns the constructor's arguments and the environment into one
-checked :class:`Settings`; :class:`ClientBase` holds the transport built from them and
+checked :class:`Settings`; :func:`proxies_with_environment` and
+:func:`verify_with_environment` read the environment's proxies and CA bundle by requests'
+rules, for both transports; :class:`ClientBase` holds the transport built from them and
 everything about it that does no I/O (``with_options``, the properties, ``repr``, which
 token a flow write sends). :class:`~ai_spine.AISpine` and :class:`~ai_spine.AsyncAISpine`
 add only their methods, which send :mod:`ai_spine._operations` through their transport.
